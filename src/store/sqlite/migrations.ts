@@ -1,0 +1,112 @@
+import type Database from "better-sqlite3";
+
+/** Schema versions in order; version N is MIGRATIONS[N - 1]. Never edit a released one. */
+const MIGRATIONS: string[] = [
+  `
+  CREATE TABLE collections (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    description TEXT NOT NULL DEFAULT '',
+    embedding_provider TEXT NOT NULL,
+    embedding_model TEXT NOT NULL,
+    embedding_dimensions INTEGER NOT NULL,
+    chunk_max_tokens INTEGER NOT NULL,
+    chunk_overlap_tokens INTEGER NOT NULL,
+    -- bumped on every vector change, so a saved index can tell whether it is current
+    vector_generation INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL
+  );
+
+  CREATE TABLE documents (
+    key INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    external_id TEXT NOT NULL,
+    title TEXT,
+    metadata TEXT NOT NULL DEFAULT '{}',
+    status TEXT NOT NULL CHECK (status IN ('queued', 'processing', 'ready', 'failed')),
+    error TEXT,
+    source_filename TEXT,
+    source_media_type TEXT NOT NULL,
+    source_bytes INTEGER NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    page_count INTEGER,
+    chunk_count INTEGER NOT NULL DEFAULT 0,
+    token_count INTEGER NOT NULL DEFAULT 0,
+    embedding_tokens INTEGER NOT NULL DEFAULT 0,
+    -- the upload being processed; a job whose id no longer matches was superseded
+    pending_job_id INTEGER,
+    has_ready_version INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (collection_id, external_id)
+  );
+
+  -- AUTOINCREMENT: a chunk id is its HNSW label and must never be reused
+  CREATE TABLE chunks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    document_key INTEGER NOT NULL REFERENCES documents(key) ON DELETE CASCADE,
+    ordinal INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    char_start INTEGER NOT NULL,
+    char_end INTEGER NOT NULL,
+    page_start INTEGER,
+    page_end INTEGER,
+    token_count INTEGER NOT NULL,
+    vector BLOB NOT NULL
+  );
+  CREATE INDEX chunks_by_document ON chunks (document_key, ordinal);
+  CREATE INDEX chunks_by_collection ON chunks (collection_id, id);
+
+  CREATE VIRTUAL TABLE chunk_fts USING fts5 (
+    title, text,
+    content = '', contentless_delete = 1,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+  );
+
+  CREATE TABLE jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    document_id TEXT NOT NULL,
+    title TEXT,
+    metadata TEXT NOT NULL,
+    source_filename TEXT,
+    source_media_type TEXT NOT NULL,
+    source_bytes INTEGER NOT NULL,
+    source_sha256 TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('queued', 'running')),
+    attempts INTEGER NOT NULL DEFAULT 0,
+    enqueued_at TEXT NOT NULL
+  );
+  CREATE INDEX jobs_by_state ON jobs (state, id);
+
+  CREATE TABLE embedding_cache (
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    dimensions INTEGER NOT NULL,
+    text_sha256 TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    PRIMARY KEY (provider, model, dimensions, text_sha256)
+  ) WITHOUT ROWID;
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the database to the newest schema version, one transaction per step. */
+export function migrate(db: Database.Database): void {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > MIGRATIONS.length) {
+    throw new Error(
+      `The database has schema version ${current}, newer than this Gleaner (${MIGRATIONS.length}). Upgrade Gleaner.`,
+    );
+  }
+  for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+    const sql = MIGRATIONS[version - 1] as string;
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${version}`);
+    })();
+  }
+}

@@ -1,0 +1,623 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import { AppError, type ErrorBody } from "../../errors.ts";
+import { DEFAULT_HNSW, type HnswParameters } from "../hnsw/hnsw-index.ts";
+import type {
+  ChunkRecord,
+  CollectionRecord,
+  DocumentPage,
+  DocumentRecord,
+  EmbeddingCacheKey,
+  EnqueueOutcome,
+  IngestJob,
+  IngestRequest,
+  IngestResult,
+  KeywordQuery,
+  NewCollection,
+  ScoredChunk,
+  Store,
+  VectorQuery,
+} from "../store.ts";
+import { blobToVector, normalized, vectorToBlob } from "../vector-codec.ts";
+import { toFtsMatchExpression } from "./fts-query.ts";
+import { metadataFilterToSql } from "./metadata-filter-sql.ts";
+import { migrate } from "./migrations.ts";
+import {
+  type ChunkRow,
+  type CollectionRow,
+  type DocumentRow,
+  type JobRow,
+  toChunkRecord,
+  toCollectionRecord,
+  toDocumentRecord,
+  toIngestJob,
+} from "./rows.ts";
+import { VectorIndexes } from "./vector-indexes.ts";
+
+export interface SqliteStoreOptions {
+  dataDir: string;
+  hnsw?: Partial<Omit<HnswParameters, "dimensions">>;
+  /** How often changed indexes are written to disk; they are always written on close. */
+  indexSaveIntervalMs?: number;
+  /** A filter admitting at most this many chunks is answered by an exact scan instead of HNSW. */
+  exactScanThreshold?: number;
+  /** BM25 weights of the title and text columns. */
+  keywordWeights?: { title: number; text: number };
+  /** Query words left out of keyword matching (they still count in vectors). */
+  keywordStopWords?: ReadonlySet<string>;
+  /** Jobs interrupted this many times are failed instead of retried again. */
+  maxJobAttempts?: number;
+  now?: () => Date;
+}
+
+const COLLECTION_COLUMNS = `
+  c.*,
+  (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
+  (SELECT coalesce(sum(chunk_count), 0) FROM documents d WHERE d.collection_id = c.id) AS chunk_count,
+  (SELECT coalesce(sum(embedding_tokens), 0) FROM documents d WHERE d.collection_id = c.id) AS embedding_tokens`;
+
+const DOCUMENT_COLUMNS = "d.*, c.name AS collection_name";
+
+/** The embedded backend: one SQLite file (source of truth) plus one HNSW file per collection. */
+export class SqliteStore implements Store {
+  private db!: Database.Database;
+  private vectors!: VectorIndexes;
+  private saveTimer: NodeJS.Timeout | null = null;
+  private readonly statements = new Map<string, Database.Statement>();
+  private readonly options: Required<Omit<SqliteStoreOptions, "hnsw" | "keywordStopWords">> & {
+    hnsw: Omit<HnswParameters, "dimensions">;
+    keywordStopWords: ReadonlySet<string> | undefined;
+  };
+
+  constructor(options: SqliteStoreOptions) {
+    this.options = {
+      dataDir: options.dataDir,
+      hnsw: { ...DEFAULT_HNSW, ...options.hnsw },
+      indexSaveIntervalMs: options.indexSaveIntervalMs ?? 30_000,
+      exactScanThreshold: options.exactScanThreshold ?? 2_000,
+      keywordWeights: options.keywordWeights ?? { title: 1, text: 1 },
+      keywordStopWords: options.keywordStopWords,
+      maxJobAttempts: options.maxJobAttempts ?? 3,
+      now: options.now ?? (() => new Date()),
+    };
+  }
+
+  get indexLoadReports() {
+    return this.vectors.loadReports;
+  }
+
+  async open(): Promise<void> {
+    const indexDirectory = join(this.options.dataDir, "indexes");
+    mkdirSync(indexDirectory, { recursive: true });
+    this.db = new Database(join(this.options.dataDir, "gleaner.db"));
+    this.db.pragma("journal_mode = WAL");
+    // NORMAL in WAL mode survives a killed process; only an OS crash can lose the last commits
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("foreign_keys = ON");
+    this.db.pragma("busy_timeout = 5000");
+    migrate(this.db);
+    this.vectors = new VectorIndexes(this.db, indexDirectory, this.options.hnsw);
+    const collections = this.sql<[], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`)
+      .all();
+    for (const row of collections) {
+      await this.vectors.open(row.id, row.embedding_dimensions, row.vector_generation);
+    }
+    if (this.options.indexSaveIntervalMs > 0) {
+      this.saveTimer = setInterval(() => {
+        void this.saveIndexes();
+      }, this.options.indexSaveIntervalMs);
+      this.saveTimer.unref();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.saveTimer) clearInterval(this.saveTimer);
+    this.saveTimer = null;
+    if (!this.db?.open) return;
+    await this.saveIndexes();
+    this.db.close();
+  }
+
+  /** Writes changed vector indexes now. */
+  async saveIndexes(): Promise<void> {
+    await this.vectors.flush((collectionId) => this.generationOf(collectionId));
+  }
+
+  async createCollection(input: NewCollection): Promise<CollectionRecord> {
+    const createdAt = this.timestamp();
+    let id: number;
+    try {
+      id = Number(
+        this.sql(
+            `INSERT INTO collections (name, description, embedding_provider, embedding_model,
+               embedding_dimensions, chunk_max_tokens, chunk_overlap_tokens, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            input.name,
+            input.description,
+            input.embedding.provider,
+            input.embedding.model,
+            input.embedding.dimensions,
+            input.chunking.maxTokens,
+            input.chunking.overlapTokens,
+            createdAt,
+          ).lastInsertRowid,
+      );
+    } catch (error) {
+      if (isUniqueViolation(error)) {
+        throw new AppError("conflict", `A collection named "${input.name}" already exists.`, {
+          param: "name",
+        });
+      }
+      throw error;
+    }
+    this.vectors.create(id, input.embedding.dimensions);
+    return { ...input, createdAt, documentCount: 0, chunkCount: 0, embeddingTokens: 0 };
+  }
+
+  async getCollection(name: string): Promise<CollectionRecord | null> {
+    const row = this.collectionRow(name);
+    return row ? toCollectionRecord(row) : null;
+  }
+
+  async listCollections(): Promise<CollectionRecord[]> {
+    return this.sql<[], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY name`)
+      .all()
+      .map(toCollectionRecord);
+  }
+
+  async deleteCollection(name: string): Promise<boolean> {
+    const row = this.collectionRow(name);
+    if (!row) return false;
+    this.db.transaction(() => {
+      this.sql(
+          "DELETE FROM chunk_fts WHERE rowid IN (SELECT id FROM chunks WHERE collection_id = ?)",
+        )
+        .run(row.id);
+      this.sql("DELETE FROM collections WHERE id = ?").run(row.id);
+    })();
+    this.vectors.drop(row.id);
+    return true;
+  }
+
+  async getDocument(collection: string, id: string): Promise<DocumentRecord | null> {
+    const row = this.documentRow(this.requireCollection(collection).id, id);
+    return row ? toDocumentRecord(row) : null;
+  }
+
+  async listDocuments(
+    collection: string,
+    page: { limit: number; after?: string | undefined },
+  ): Promise<DocumentPage> {
+    const collectionId = this.requireCollection(collection).id;
+    const rows = this.sql<[number, string, number], DocumentRow>(
+        `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+         WHERE d.collection_id = ? AND d.external_id > ? ORDER BY d.external_id LIMIT ?`,
+      )
+      .all(collectionId, page.after ?? "", page.limit + 1);
+    return {
+      documents: rows.slice(0, page.limit).map(toDocumentRecord),
+      hasMore: rows.length > page.limit,
+    };
+  }
+
+  async enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome> {
+    const collection = this.requireCollection(request.collection);
+    const now = this.timestamp();
+    return this.db.transaction((): EnqueueOutcome => {
+      const existing = this.documentRow(collection.id, request.documentId);
+      if (existing) {
+        const pendingSha = this.pendingSha(existing.pending_job_id);
+        if (pendingSha === request.source.sha256) {
+          return { document: toDocumentRecord(existing), jobId: existing.pending_job_id };
+        }
+        if (
+          pendingSha === null &&
+          existing.status === "ready" &&
+          existing.source_sha256 === request.source.sha256
+        ) {
+          this.updateDescriptiveFields(existing, request, now);
+          const current = this.documentRow(collection.id, request.documentId) as DocumentRow;
+          return { document: toDocumentRecord(current), jobId: null };
+        }
+        if (existing.pending_job_id !== null) {
+          this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(existing.pending_job_id);
+        }
+      }
+      const jobId = Number(
+        this.sql(
+            `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
+               source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+          )
+          .run(
+            collection.id,
+            request.documentId,
+            request.title,
+            JSON.stringify(request.metadata),
+            request.source.filename,
+            request.source.mediaType,
+            request.source.bytes,
+            request.source.sha256,
+            Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
+            now,
+          ).lastInsertRowid,
+      );
+      if (existing) {
+        this.sql(
+            "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
+          )
+          .run(jobId, now, existing.key);
+      } else {
+        this.sql(
+            `INSERT INTO documents (collection_id, external_id, title, metadata, status,
+               source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
+               created_at, updated_at)
+             VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            collection.id,
+            request.documentId,
+            request.title,
+            JSON.stringify(request.metadata),
+            request.source.filename,
+            request.source.mediaType,
+            request.source.bytes,
+            request.source.sha256,
+            jobId,
+            now,
+            now,
+          );
+      }
+      const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
+      return { document: toDocumentRecord(document), jobId };
+    })();
+  }
+
+  async claimNextJob(): Promise<IngestJob | null> {
+    return this.db.transaction((): IngestJob | null => {
+      const row = this.sql<[], JobRow>(
+          `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
+           WHERE j.state = 'queued' ORDER BY j.id LIMIT 1`,
+        )
+        .get();
+      if (!row) return null;
+      this.sql("UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ?").run(row.id);
+      this.sql("UPDATE documents SET status = 'processing', updated_at = ? WHERE pending_job_id = ?")
+        .run(this.timestamp(), row.id);
+      return toIngestJob({ ...row, attempts: row.attempts + 1 });
+    })();
+  }
+
+  async commitIngest(result: IngestResult): Promise<DocumentRecord | null> {
+    const collection = this.requireCollection(result.collection);
+    for (const chunk of result.chunks) {
+      if (chunk.vector.length !== collection.embedding_dimensions) {
+        throw new AppError(
+          "internal",
+          `A chunk vector has ${chunk.vector.length} dimensions; collection "${collection.name}" expects ${collection.embedding_dimensions}.`,
+        );
+      }
+    }
+    const now = this.timestamp();
+    const outcome = this.db.transaction(() => {
+      const document = this.documentRow(collection.id, result.documentId);
+      const job = this.sql<[number], JobRow>("SELECT *, '' AS collection_name FROM jobs WHERE id = ?")
+        .get(result.jobId);
+      this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
+      if (!document || !job || document.pending_job_id !== result.jobId) return null;
+      const removed = this.deleteChunksOf(document.key);
+      const insertChunk = this.sql(
+        `INSERT INTO chunks (collection_id, document_key, ordinal, text, char_start, char_end,
+           page_start, page_end, token_count, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const insertFts = this.sql("INSERT INTO chunk_fts (rowid, title, text) VALUES (?, ?, ?)");
+      const added: { id: number; vector: Float32Array }[] = [];
+      result.chunks.forEach((chunk, ordinal) => {
+        const vector = normalized(chunk.vector);
+        const id = Number(
+          insertChunk.run(
+            collection.id,
+            document.key,
+            ordinal,
+            chunk.text,
+            chunk.charStart,
+            chunk.charEnd,
+            chunk.pageStart,
+            chunk.pageEnd,
+            chunk.tokenCount,
+            vectorToBlob(vector),
+          ).lastInsertRowid,
+        );
+        insertFts.run(id, result.title ?? "", chunk.text);
+        added.push({ id, vector });
+      });
+      this.sql(
+          `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
+             source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
+             page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
+             pending_job_id = NULL, has_ready_version = 1, updated_at = ?
+           WHERE key = ?`,
+        )
+        .run(
+          result.title,
+          job.metadata,
+          job.source_filename,
+          job.source_media_type,
+          job.source_bytes,
+          job.source_sha256,
+          result.pageCount,
+          result.chunks.length,
+          result.tokenCount,
+          result.embeddingTokens,
+          now,
+          document.key,
+        );
+      this.bumpGeneration(collection.id);
+      return { removed, added };
+    })();
+    if (!outcome) return null;
+    this.vectors.remove(collection.id, outcome.removed);
+    this.vectors.add(collection.id, outcome.added);
+    return this.getDocument(result.collection, result.documentId);
+  }
+
+  async failIngest(input: {
+    jobId: number;
+    collection: string;
+    documentId: string;
+    error: ErrorBody;
+    discardNewDocument: boolean;
+  }): Promise<DocumentRecord | null> {
+    const collection = this.requireCollection(input.collection);
+    this.db.transaction(() => {
+      this.sql("DELETE FROM jobs WHERE id = ?").run(input.jobId);
+      const document = this.documentRow(collection.id, input.documentId);
+      if (!document || document.pending_job_id !== input.jobId) return;
+      if (document.has_ready_version) {
+        this.sql(
+            "UPDATE documents SET status = 'ready', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
+          )
+          .run(JSON.stringify(input.error), this.timestamp(), document.key);
+      } else if (input.discardNewDocument) {
+        this.sql("DELETE FROM documents WHERE key = ?").run(document.key);
+      } else {
+        this.sql(
+            "UPDATE documents SET status = 'failed', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
+          )
+          .run(JSON.stringify(input.error), this.timestamp(), document.key);
+      }
+    })();
+    return this.getDocument(input.collection, input.documentId);
+  }
+
+  async requeueInterruptedJobs(): Promise<number> {
+    const interrupted = this.sql<[], JobRow>(
+        `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
+         WHERE j.state = 'running'`,
+      )
+      .all();
+    let requeued = 0;
+    for (const job of interrupted) {
+      if (job.attempts >= this.options.maxJobAttempts) {
+        await this.failIngest({
+          jobId: job.id,
+          collection: job.collection_name,
+          documentId: job.document_id,
+          error: {
+            type: "unprocessable",
+            message: `Processing this document was interrupted ${job.attempts} times; it was given up. Check the file and upload it again.`,
+            param: null,
+          },
+          discardNewDocument: false,
+        });
+        continue;
+      }
+      this.db.transaction(() => {
+        this.sql("UPDATE jobs SET state = 'queued' WHERE id = ?").run(job.id);
+        this.sql("UPDATE documents SET status = 'queued' WHERE pending_job_id = ?")
+          .run(job.id);
+      })();
+      requeued++;
+    }
+    return requeued;
+  }
+
+  async countQueuedJobs(): Promise<number> {
+    return this.sql<[], number>("SELECT count(*) FROM jobs").pluck().get() as number;
+  }
+
+  async deleteDocument(collection: string, id: string): Promise<boolean> {
+    const collectionRow = this.requireCollection(collection);
+    const removed = this.db.transaction((): number[] | null => {
+      const document = this.documentRow(collectionRow.id, id);
+      if (!document) return null;
+      const chunkIds = this.deleteChunksOf(document.key);
+      this.sql("DELETE FROM jobs WHERE collection_id = ? AND document_id = ?")
+        .run(collectionRow.id, id);
+      this.sql("DELETE FROM documents WHERE key = ?").run(document.key);
+      this.bumpGeneration(collectionRow.id);
+      return chunkIds;
+    })();
+    if (removed === null) return false;
+    this.vectors.remove(collectionRow.id, removed);
+    return true;
+  }
+
+  async keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]> {
+    const collection = this.requireCollection(query.collection);
+    const match = toFtsMatchExpression(query.text, this.options.keywordStopWords);
+    if (match === null) return [];
+    const filter = metadataFilterToSql(query.filter);
+    const { title, text } = this.options.keywordWeights;
+    const rows = this.sql<(string | number)[], { id: number; rank: number }>(
+        `SELECT f.rowid AS id, bm25(chunk_fts, ${Number(title)}, ${Number(text)}) AS rank
+         FROM chunk_fts f
+         JOIN chunks ch ON ch.id = f.rowid
+         JOIN documents d ON d.key = ch.document_key
+         WHERE chunk_fts MATCH ? AND ch.collection_id = ? AND ${filter.sql}
+         ORDER BY rank LIMIT ?`,
+      )
+      .all(match, collection.id, ...filter.params, query.k);
+    return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
+  }
+
+  async vectorSearch(query: VectorQuery): Promise<ScoredChunk[]> {
+    const collection = this.requireCollection(query.collection);
+    if (query.vector.length !== collection.embedding_dimensions) {
+      throw new AppError(
+        "invalid_request",
+        `The query vector has ${query.vector.length} dimensions; the collection uses ${collection.embedding_dimensions}.`,
+      );
+    }
+    if (!query.filter || Object.keys(query.filter).length === 0) {
+      return this.vectors.search(collection.id, query.vector, query.k, { ef: query.ef });
+    }
+    const filter = metadataFilterToSql(query.filter);
+    const allowedIds = this.sql<(string | number)[], number>(
+        `SELECT ch.id FROM chunks ch JOIN documents d ON d.key = ch.document_key
+         WHERE ch.collection_id = ? AND ${filter.sql}`,
+      )
+      .pluck()
+      .all(collection.id, ...filter.params);
+    if (allowedIds.length <= this.options.exactScanThreshold) {
+      return this.vectors.exactSearch(query.vector, query.k, allowedIds);
+    }
+    return this.vectors.search(collection.id, query.vector, query.k, {
+      ef: query.ef,
+      allowed: new Set(allowedIds),
+    });
+  }
+
+  async getChunks(chunkIds: number[]): Promise<ChunkRecord[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = this.sql<[string], ChunkRow>(
+        `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
+           ch.token_count, d.external_id, d.title, d.metadata, c.name AS collection_name
+         FROM chunks ch JOIN documents d ON d.key = ch.document_key JOIN collections c ON c.id = ch.collection_id
+         WHERE ch.id IN (SELECT value FROM json_each(?))`,
+      )
+      .all(JSON.stringify(chunkIds));
+    const byId = new Map(rows.map((row) => [row.id, toChunkRecord(row)]));
+    return chunkIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async getCachedEmbeddings(
+    key: EmbeddingCacheKey,
+    textHashes: string[],
+  ): Promise<Map<string, Float32Array>> {
+    const found = new Map<string, Float32Array>();
+    if (textHashes.length === 0) return found;
+    const rows = this.sql<[string, string, number, string], { text_sha256: string; vector: Buffer }>(
+        `SELECT text_sha256, vector FROM embedding_cache
+         WHERE provider = ? AND model = ? AND dimensions = ? AND text_sha256 IN (SELECT value FROM json_each(?))`,
+      )
+      .all(key.provider, key.model, key.dimensions, JSON.stringify(textHashes));
+    for (const row of rows) found.set(row.text_sha256, blobToVector(row.vector));
+    return found;
+  }
+
+  async putCachedEmbeddings(
+    key: EmbeddingCacheKey,
+    entries: { textHash: string; vector: Float32Array }[],
+  ): Promise<void> {
+    const insert = this.sql(
+      `INSERT OR IGNORE INTO embedding_cache (provider, model, dimensions, text_sha256, vector)
+       VALUES (?, ?, ?, ?, ?)`,
+    );
+    this.db.transaction(() => {
+      for (const entry of entries) {
+        insert.run(key.provider, key.model, key.dimensions, entry.textHash, vectorToBlob(entry.vector));
+      }
+    })();
+  }
+
+  private deleteChunksOf(documentKey: number): number[] {
+    const ids = this.sql<[number], number>("SELECT id FROM chunks WHERE document_key = ?")
+      .pluck()
+      .all(documentKey);
+    if (ids.length > 0) {
+      const list = JSON.stringify(ids);
+      this.sql("DELETE FROM chunk_fts WHERE rowid IN (SELECT value FROM json_each(?))").run(list);
+      this.sql("DELETE FROM chunks WHERE document_key = ?").run(documentKey);
+    }
+    return ids;
+  }
+
+  private updateDescriptiveFields(existing: DocumentRow, request: IngestRequest, now: string): void {
+    const metadata = JSON.stringify(request.metadata);
+    if (existing.title === request.title && existing.metadata === metadata) return;
+    this.sql("UPDATE documents SET title = ?, metadata = ?, updated_at = ? WHERE key = ?")
+      .run(request.title, metadata, now, existing.key);
+  }
+
+  private pendingSha(jobId: number | null): string | null {
+    if (jobId === null) return null;
+    return (
+      this.sql<[number], string>("SELECT source_sha256 FROM jobs WHERE id = ?")
+        .pluck()
+        .get(jobId) ?? null
+    );
+  }
+
+  private bumpGeneration(collectionId: number): void {
+    this.sql("UPDATE collections SET vector_generation = vector_generation + 1 WHERE id = ?")
+      .run(collectionId);
+  }
+
+  private generationOf(collectionId: number): number | null {
+    return (
+      this.sql<[number], number>("SELECT vector_generation FROM collections WHERE id = ?")
+        .pluck()
+        .get(collectionId) ?? null
+    );
+  }
+
+  private collectionRow(name: string): CollectionRow | undefined {
+    return this.sql<[string], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`)
+      .get(name);
+  }
+
+  private requireCollection(name: string): { id: number; name: string; embedding_dimensions: number } {
+    const row = this.sql<[string], { id: number; name: string; embedding_dimensions: number }>(
+        "SELECT id, name, embedding_dimensions FROM collections WHERE name = ?",
+      )
+      .get(name);
+    if (!row) throw new AppError("not_found", `Collection "${name}" was not found.`, { param: "collection" });
+    return row;
+  }
+
+  private documentRow(collectionId: number, id: string): DocumentRow | undefined {
+    return this.sql<[number, string], DocumentRow>(
+        `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+         WHERE d.collection_id = ? AND d.external_id = ?`,
+      )
+      .get(collectionId, id);
+  }
+
+  /** A prepared statement, compiled once per SQL text. */
+  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
+    let statement = this.statements.get(source);
+    if (!statement) {
+      // filters make SQL text vary with the request's shape; keep the cache bounded
+      if (this.statements.size > 500) this.statements.clear();
+      statement = this.db.prepare(source);
+      this.statements.set(source, statement);
+    }
+    return statement as unknown as Database.Statement<P, R>;
+  }
+
+  private timestamp(): string {
+    return this.options.now().toISOString();
+  }
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    "code" in error &&
+    (error as { code: unknown }).code === "SQLITE_CONSTRAINT_UNIQUE"
+  );
+}

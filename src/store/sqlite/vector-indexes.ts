@@ -1,0 +1,191 @@
+import { join } from "node:path";
+import type Database from "better-sqlite3";
+import { DEFAULT_HNSW, type HnswParameters, HnswIndex, removeIndexFiles } from "../hnsw/hnsw-index.ts";
+import type { ScoredChunk } from "../store.ts";
+import { blobToVector, dot, normalized } from "../vector-codec.ts";
+
+interface LoadedIndex {
+  index: HnswIndex;
+  path: string;
+  dirty: boolean;
+  saving: Promise<void> | null;
+}
+
+export interface IndexLoadReport {
+  collectionId: number;
+  outcome: "loaded" | "reconciled" | "rebuilt";
+  vectors: number;
+  milliseconds: number;
+}
+
+/**
+ * The HNSW graphs of all collections, kept in step with SQLite: loaded at start-up and checked
+ * against the chunks table, rebuilt from stored vectors when missing or corrupt, saved in the
+ * background and on close.
+ */
+export class VectorIndexes {
+  private readonly indexes = new Map<number, LoadedIndex>();
+  readonly loadReports: IndexLoadReport[] = [];
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly directory: string,
+    private readonly hnsw: Omit<HnswParameters, "dimensions"> = DEFAULT_HNSW,
+  ) {}
+
+  /** Loads, reconciles or rebuilds the index of one collection. */
+  async open(collectionId: number, dimensions: number, generation: number): Promise<void> {
+    const started = performance.now();
+    const path = this.pathOf(collectionId);
+    const parameters = { ...this.hnsw, dimensions };
+    const loaded = await HnswIndex.load(path, parameters);
+    let outcome: IndexLoadReport["outcome"];
+    let index: HnswIndex;
+    const liveCount = this.chunkCount(collectionId);
+    if (loaded && loaded.generation === generation) {
+      index = loaded.index;
+      index.setLiveCount(liveCount);
+      outcome = "loaded";
+    } else if (loaded) {
+      index = loaded.index;
+      this.reconcile(collectionId, index);
+      index.setLiveCount(liveCount);
+      outcome = "reconciled";
+    } else {
+      index = HnswIndex.create(parameters, liveCount + 1024);
+      for (const row of this.vectorRows(collectionId)) {
+        index.add(row.id, blobToVector(row.vector));
+      }
+      outcome = "rebuilt";
+    }
+    const entry: LoadedIndex = { index, path, dirty: outcome !== "loaded", saving: null };
+    this.indexes.set(collectionId, entry);
+    if (entry.dirty) await this.save(collectionId, generation);
+    this.loadReports.push({
+      collectionId,
+      outcome,
+      vectors: liveCount,
+      milliseconds: Math.round(performance.now() - started),
+    });
+  }
+
+  /** An empty index for a new collection. */
+  create(collectionId: number, dimensions: number): void {
+    removeIndexFiles(this.pathOf(collectionId));
+    const index = HnswIndex.create({ ...this.hnsw, dimensions });
+    this.indexes.set(collectionId, { index, path: this.pathOf(collectionId), dirty: true, saving: null });
+  }
+
+  drop(collectionId: number): void {
+    this.indexes.delete(collectionId);
+    removeIndexFiles(this.pathOf(collectionId));
+  }
+
+  add(collectionId: number, entries: { id: number; vector: Float32Array }[]): void {
+    const entry = this.require(collectionId);
+    for (const { id, vector } of entries) entry.index.add(id, normalized(vector));
+    entry.dirty = entry.dirty || entries.length > 0;
+  }
+
+  remove(collectionId: number, ids: number[]): void {
+    const entry = this.indexes.get(collectionId);
+    if (!entry) return;
+    for (const id of ids) entry.index.remove(id);
+    entry.dirty = entry.dirty || ids.length > 0;
+  }
+
+  /** Approximate nearest chunks; `allowed` restricts the walk to those chunk ids. */
+  search(
+    collectionId: number,
+    vector: Float32Array,
+    k: number,
+    options: { ef?: number | undefined; allowed?: ReadonlySet<number> | undefined },
+  ): ScoredChunk[] {
+    const entry = this.indexes.get(collectionId);
+    if (!entry) return [];
+    const allowed = options.allowed;
+    const filter = allowed ? (label: number) => allowed.has(label) : undefined;
+    return entry.index
+      .search(normalized(vector), k, { ef: options.ef, filter })
+      .map(({ label, score }) => ({ chunkId: label, score }));
+  }
+
+  /** Exact nearest chunks among the given ids (for filters that leave few candidates). */
+  exactSearch(vector: Float32Array, k: number, ids: number[]): ScoredChunk[] {
+    const query = normalized(vector);
+    const statement = this.db.prepare<[string], { id: number; vector: Buffer }>(
+      "SELECT id, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+    );
+    const scored = statement
+      .all(JSON.stringify(ids))
+      .map((row) => ({ chunkId: row.id, score: dot(query, normalized(blobToVector(row.vector))) }));
+    scored.sort((a, b) => b.score - a.score);
+    return scored.slice(0, k);
+  }
+
+  /** Writes every index changed since its last save. */
+  async flush(generationOf: (collectionId: number) => number | null): Promise<void> {
+    for (const [collectionId, entry] of this.indexes) {
+      if (!entry.dirty) continue;
+      const generation = generationOf(collectionId);
+      if (generation !== null) await this.save(collectionId, generation);
+    }
+  }
+
+  private async save(collectionId: number, generation: number): Promise<void> {
+    const entry = this.indexes.get(collectionId);
+    if (!entry) return;
+    if (entry.saving) await entry.saving;
+    entry.dirty = false;
+    entry.saving = entry.index.save(entry.path, generation).finally(() => {
+      entry.saving = null;
+    });
+    await entry.saving;
+  }
+
+  private reconcile(collectionId: number, index: HnswIndex): void {
+    const inSqlite = new Set(
+      this.db
+        .prepare<[number], number>("SELECT id FROM chunks WHERE collection_id = ?")
+        .pluck()
+        .all(collectionId),
+    );
+    const inGraph = new Set(index.storedLabels());
+    for (const label of inGraph) if (!inSqlite.has(label)) index.remove(label);
+    const missing = [...inSqlite].filter((id) => !inGraph.has(id));
+    const statement = this.db.prepare<[string], { id: number; vector: Buffer }>(
+      "SELECT id, vector FROM chunks WHERE id IN (SELECT value FROM json_each(?))",
+    );
+    for (let offset = 0; offset < missing.length; offset += 1000) {
+      const batch = missing.slice(offset, offset + 1000);
+      for (const row of statement.all(JSON.stringify(batch))) {
+        index.add(row.id, normalized(blobToVector(row.vector)));
+      }
+    }
+  }
+
+  private chunkCount(collectionId: number): number {
+    return this.db
+      .prepare<[number], number>("SELECT count(*) FROM chunks WHERE collection_id = ?")
+      .pluck()
+      .get(collectionId) as number;
+  }
+
+  private vectorRows(collectionId: number): IterableIterator<{ id: number; vector: Buffer }> {
+    return this.db
+      .prepare<[number], { id: number; vector: Buffer }>(
+        "SELECT id, vector FROM chunks WHERE collection_id = ? ORDER BY id",
+      )
+      .iterate(collectionId);
+  }
+
+  private require(collectionId: number): LoadedIndex {
+    const entry = this.indexes.get(collectionId);
+    if (!entry) throw new Error(`No vector index is open for collection ${collectionId}.`);
+    return entry;
+  }
+
+  private pathOf(collectionId: number): string {
+    return join(this.directory, `collection-${collectionId}.hnsw`);
+  }
+}

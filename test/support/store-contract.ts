@@ -1,0 +1,418 @@
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import type { ChunkInput, IngestResult, NewCollection, Store } from "../../src/store/store.ts";
+
+export interface StoreHarness {
+  store: Store;
+  /** Closes the store and opens it again over the same data (a restart). */
+  reopen(): Promise<Store>;
+  dispose(): Promise<void>;
+}
+
+const DIMENSIONS = 8;
+
+/** A unit vector pointing mostly along one axis, so nearest neighbours are predictable. */
+export function axisVector(axis: number, wobble = 0): Float32Array {
+  const vector = new Float32Array(DIMENSIONS).fill(0.01);
+  vector[axis % DIMENSIONS] = 1;
+  vector[(axis + 1) % DIMENSIONS] = wobble;
+  let norm = 0;
+  for (const value of vector) norm += value * value;
+  return vector.map((value) => value / Math.sqrt(norm));
+}
+
+const collection = (name: string): NewCollection => ({
+  name,
+  description: `contract ${name}`,
+  embedding: { provider: "local", model: "test", dimensions: DIMENSIONS },
+  chunking: { maxTokens: 64, overlapTokens: 8 },
+});
+
+const sha = (text: string): string => createHash("sha256").update(text).digest("hex");
+
+function chunk(text: string, axis: number, charStart = 0): ChunkInput {
+  return {
+    text,
+    charStart,
+    charEnd: charStart + text.length,
+    pageStart: 1,
+    pageEnd: 1,
+    tokenCount: text.split(" ").length,
+    vector: axisVector(axis),
+  };
+}
+
+/** Queues and commits a document in one go, as the ingest worker does. */
+export async function putDocument(
+  store: Store,
+  input: {
+    collection: string;
+    id: string;
+    texts: { text: string; axis: number }[];
+    metadata?: Record<string, unknown>;
+    title?: string;
+  },
+): Promise<void> {
+  const content = input.texts.map((t) => t.text).join("\n");
+  const queued = await store.enqueueIngest({
+    collection: input.collection,
+    documentId: input.id,
+    title: input.title ?? input.id,
+    metadata: input.metadata ?? {},
+    source: { filename: null, mediaType: "text/plain", bytes: content.length, sha256: sha(content) },
+    payload: new TextEncoder().encode(content),
+  });
+  if (queued.jobId === null) return;
+  const job = await store.claimNextJob();
+  assert.ok(job, "a queued job can be claimed");
+  let offset = 0;
+  const chunks = input.texts.map(({ text, axis }) => {
+    const made = chunk(text, axis, offset);
+    offset += text.length + 1;
+    return made;
+  });
+  const result: IngestResult = {
+    jobId: job.jobId,
+    collection: job.collection,
+    documentId: job.documentId,
+    title: job.title,
+    pageCount: 1,
+    tokenCount: 10,
+    embeddingTokens: 10,
+    chunks,
+  };
+  await store.commitIngest(result);
+}
+
+/** The behaviour every Store backend must show; run by each backend's own test file. */
+export function runStoreContract(backend: string, createHarness: () => Promise<StoreHarness>): void {
+  describe(`Store contract: ${backend}`, () => {
+    let harness: StoreHarness;
+    let store: Store;
+
+    before(async () => {
+      harness = await createHarness();
+      store = harness.store;
+    });
+    after(async () => {
+      await harness.dispose();
+    });
+
+    test("collections: create, get, list, conflict, delete", async () => {
+      const created = await store.createCollection(collection("c-basic"));
+      assert.equal(created.name, "c-basic");
+      assert.equal(created.documentCount, 0);
+      await assert.rejects(store.createCollection(collection("c-basic")), { type: "conflict" });
+      const fetched = await store.getCollection("c-basic");
+      assert.deepEqual(fetched?.embedding, { provider: "local", model: "test", dimensions: DIMENSIONS });
+      const names = (await store.listCollections()).map((c) => c.name);
+      assert.ok(names.includes("c-basic"));
+      assert.equal(await store.deleteCollection("c-basic"), true);
+      assert.equal(await store.getCollection("c-basic"), null);
+      assert.equal(await store.deleteCollection("c-basic"), false);
+    });
+
+    test("unknown collection is not_found for document operations", async () => {
+      await assert.rejects(store.getDocument("nope", "x"), { type: "not_found" });
+      await assert.rejects(store.keywordSearch({ collection: "nope", text: "a", k: 1 }), {
+        type: "not_found",
+      });
+    });
+
+    test("ingest lifecycle: queued → processing → ready, counted in the collection", async () => {
+      await store.createCollection(collection("c-life"));
+      const queued = await store.enqueueIngest({
+        collection: "c-life",
+        documentId: "doc-1",
+        title: "Doc one",
+        metadata: { team: "a" },
+        source: { filename: "a.txt", mediaType: "text/plain", bytes: 5, sha256: sha("hello") },
+        payload: new TextEncoder().encode("hello"),
+      });
+      assert.equal(queued.document.status, "queued");
+      assert.ok(queued.jobId !== null);
+      const job = await store.claimNextJob();
+      assert.equal(job?.documentId, "doc-1");
+      assert.equal(new TextDecoder().decode(job?.payload), "hello");
+      assert.equal((await store.getDocument("c-life", "doc-1"))?.status, "processing");
+      assert.equal(await store.claimNextJob(), null, "a running job is not claimed twice");
+      const ready = await store.commitIngest({
+        jobId: job?.jobId as number,
+        collection: "c-life",
+        documentId: "doc-1",
+        title: "Doc one",
+        pageCount: null,
+        tokenCount: 1,
+        embeddingTokens: 1,
+        chunks: [chunk("hello", 0)],
+      });
+      assert.equal(ready?.status, "ready");
+      assert.equal(ready?.chunkCount, 1);
+      assert.deepEqual(ready?.metadata, { team: "a" });
+      const stats = await store.getCollection("c-life");
+      assert.equal(stats?.documentCount, 1);
+      assert.equal(stats?.chunkCount, 1);
+      assert.equal(await store.countQueuedJobs(), 0);
+    });
+
+    test("same id and same content is a no-op; new content replaces atomically", async () => {
+      await store.createCollection(collection("c-idem"));
+      await putDocument(store, { collection: "c-idem", id: "d", texts: [{ text: "alpha beta", axis: 1 }] });
+      const again = await store.enqueueIngest({
+        collection: "c-idem",
+        documentId: "d",
+        title: "d",
+        metadata: {},
+        source: { filename: null, mediaType: "text/plain", bytes: 10, sha256: sha("alpha beta") },
+        payload: new TextEncoder().encode("alpha beta"),
+      });
+      assert.equal(again.jobId, null, "identical content queues nothing");
+      assert.equal(again.document.status, "ready");
+
+      await putDocument(store, { collection: "c-idem", id: "d", texts: [{ text: "gamma delta", axis: 2 }] });
+      const alpha = await store.keywordSearch({ collection: "c-idem", text: "alpha", k: 5 });
+      const gamma = await store.keywordSearch({ collection: "c-idem", text: "gamma", k: 5 });
+      assert.equal(alpha.length, 0, "old chunks are gone after replace");
+      assert.equal(gamma.length, 1);
+      const nearest = await store.vectorSearch({ collection: "c-idem", vector: axisVector(1), k: 5 });
+      assert.ok(
+        nearest.every((hit) => hit.chunkId === gamma[0]?.chunkId),
+        "the vector index holds only the new version",
+      );
+    });
+
+    test("a superseded job is dropped at commit; the newest upload wins", async () => {
+      await store.createCollection(collection("c-race"));
+      const upload = (text: string) =>
+        store.enqueueIngest({
+          collection: "c-race",
+          documentId: "d",
+          title: null,
+          metadata: {},
+          source: { filename: null, mediaType: "text/plain", bytes: text.length, sha256: sha(text) },
+          payload: new TextEncoder().encode(text),
+        });
+      await upload("first version");
+      const first = await store.claimNextJob();
+      await upload("second version");
+      const dropped = await store.commitIngest({
+        jobId: first?.jobId as number,
+        collection: "c-race",
+        documentId: "d",
+        title: null,
+        pageCount: null,
+        tokenCount: 2,
+        embeddingTokens: 2,
+        chunks: [chunk("first version", 3)],
+      });
+      assert.equal(dropped, null);
+      const second = await store.claimNextJob();
+      assert.equal(new TextDecoder().decode(second?.payload), "second version");
+      const done = await store.commitIngest({
+        jobId: second?.jobId as number,
+        collection: "c-race",
+        documentId: "d",
+        title: null,
+        pageCount: null,
+        tokenCount: 2,
+        embeddingTokens: 2,
+        chunks: [chunk("second version", 3)],
+      });
+      assert.equal(done?.status, "ready");
+      assert.equal((await store.keywordSearch({ collection: "c-race", text: "first", k: 5 })).length, 0);
+    });
+
+    test("failure: a new document is marked failed (or discarded); a replaced one keeps its version", async () => {
+      await store.createCollection(collection("c-fail"));
+      const enqueue = (id: string, text: string) =>
+        store.enqueueIngest({
+          collection: "c-fail",
+          documentId: id,
+          title: null,
+          metadata: {},
+          source: { filename: null, mediaType: "text/plain", bytes: text.length, sha256: sha(text) },
+          payload: new TextEncoder().encode(text),
+        });
+      const error = { type: "unprocessable" as const, message: "broken", param: null };
+      await enqueue("new", "x");
+      let job = await store.claimNextJob();
+      const failed = await store.failIngest({
+        jobId: job?.jobId as number,
+        collection: "c-fail",
+        documentId: "new",
+        error,
+        discardNewDocument: false,
+      });
+      assert.equal(failed?.status, "failed");
+      assert.deepEqual(failed?.error, error);
+
+      await enqueue("gone", "y");
+      job = await store.claimNextJob();
+      await store.failIngest({
+        jobId: job?.jobId as number,
+        collection: "c-fail",
+        documentId: "gone",
+        error,
+        discardNewDocument: true,
+      });
+      assert.equal(await store.getDocument("c-fail", "gone"), null);
+
+      await putDocument(store, { collection: "c-fail", id: "kept", texts: [{ text: "kept words", axis: 4 }] });
+      await enqueue("kept", "replacement that fails");
+      job = await store.claimNextJob();
+      const kept = await store.failIngest({
+        jobId: job?.jobId as number,
+        collection: "c-fail",
+        documentId: "kept",
+        error,
+        discardNewDocument: true,
+      });
+      assert.equal(kept?.status, "ready");
+      assert.equal((await store.keywordSearch({ collection: "c-fail", text: "kept", k: 5 })).length, 1);
+    });
+
+    test("keyword and vector search rank, filter inside retrieval, and respect k", async () => {
+      await store.createCollection(collection("c-search"));
+      for (let i = 0; i < 30; i++) {
+        await putDocument(store, {
+          collection: "c-search",
+          id: `doc-${String(i).padStart(2, "0")}`,
+          texts: [{ text: `common words plus unique${i} ${i % 3 === 0 ? "turbine" : "wing"}`, axis: i % 8 }],
+          metadata: { group: i % 3 === 0 ? "engines" : "airframe", year: 2000 + (i % 5), flag: i % 2 === 0 },
+        });
+      }
+      const unique = await store.keywordSearch({ collection: "c-search", text: "unique7", k: 10 });
+      assert.equal(unique.length, 1);
+      const [chunk7] = await store.getChunks(unique.map((hit) => hit.chunkId));
+      assert.equal(chunk7?.documentId, "doc-07");
+
+      const turbine = await store.keywordSearch({ collection: "c-search", text: "turbine common", k: 5 });
+      assert.equal(turbine.length, 5, "k bounds the result count");
+      const turbineChunks = await store.getChunks(turbine.map((hit) => hit.chunkId));
+      assert.ok(turbineChunks.every((c) => c.text.includes("turbine")), "rarer term ranks its documents first");
+
+      const filtered = await store.keywordSearch({
+        collection: "c-search",
+        text: "common",
+        k: 100,
+        filter: { group: "engines" },
+      });
+      assert.equal(filtered.length, 10);
+      const inFilter = await store.keywordSearch({
+        collection: "c-search",
+        text: "common",
+        k: 100,
+        filter: { year: { $in: [2001, 2003] }, flag: true },
+      });
+      const inChunks = await store.getChunks(inFilter.map((hit) => hit.chunkId));
+      assert.ok(inChunks.length > 0);
+      assert.ok(
+        inChunks.every((c) => [2001, 2003].includes(c.metadata.year as number) && c.metadata.flag === true),
+      );
+      const typed = await store.keywordSearch({ collection: "c-search", text: "common", k: 100, filter: { year: "2001" } });
+      assert.equal(typed.length, 0, "a string does not match a number");
+
+      const nearest = await store.vectorSearch({ collection: "c-search", vector: axisVector(5), k: 3 });
+      assert.equal(nearest.length, 3);
+      const nearestChunks = await store.getChunks(nearest.map((hit) => hit.chunkId));
+      assert.ok(nearestChunks.every((c) => Number(c.documentId.slice(4)) % 8 === 5));
+      assert.ok((nearest[0]?.score ?? 0) > 0.99);
+
+      const vectorFiltered = await store.vectorSearch({
+        collection: "c-search",
+        vector: axisVector(5),
+        k: 4,
+        filter: { group: "engines" },
+      });
+      assert.equal(vectorFiltered.length, 4, "a filter still yields k results when k match");
+      const vfChunks = await store.getChunks(vectorFiltered.map((hit) => hit.chunkId));
+      assert.ok(vfChunks.every((c) => c.metadata.group === "engines"));
+      const none = await store.vectorSearch({
+        collection: "c-search",
+        vector: axisVector(5),
+        k: 4,
+        filter: { group: { $in: [] } },
+      });
+      assert.equal(none.length, 0);
+    });
+
+    test("keyword search treats user text as words, never as query syntax", async () => {
+      await store.createCollection(collection("c-syntax"));
+      await putDocument(store, { collection: "c-syntax", id: "q", texts: [{ text: "near and not or", axis: 0 }] });
+      for (const text of ['"unbalanced', "NEAR(a b)", "a AND OR NOT", "col:umn*", "^start", "()"]) {
+        const hits = await store.keywordSearch({ collection: "c-syntax", text, k: 5 });
+        assert.ok(Array.isArray(hits), `query ${text} does not throw`);
+      }
+      assert.deepEqual(await store.keywordSearch({ collection: "c-syntax", text: "   ", k: 5 }), []);
+    });
+
+    test("vector search rejects a vector of the wrong dimension", async () => {
+      await store.createCollection(collection("c-dims"));
+      await assert.rejects(
+        store.vectorSearch({ collection: "c-dims", vector: new Float32Array(3), k: 1 }),
+        { type: "invalid_request" },
+      );
+    });
+
+    test("delete removes a document from keyword and vector search", async () => {
+      await store.createCollection(collection("c-del"));
+      await putDocument(store, { collection: "c-del", id: "a", texts: [{ text: "zeppelin airship", axis: 6 }] });
+      await putDocument(store, { collection: "c-del", id: "b", texts: [{ text: "glider", axis: 2 }] });
+      assert.equal(await store.deleteDocument("c-del", "a"), true);
+      assert.equal(await store.deleteDocument("c-del", "a"), false);
+      assert.equal((await store.keywordSearch({ collection: "c-del", text: "zeppelin", k: 5 })).length, 0);
+      const nearest = await store.vectorSearch({ collection: "c-del", vector: axisVector(6), k: 5 });
+      const docs = (await store.getChunks(nearest.map((hit) => hit.chunkId))).map((c) => c.documentId);
+      assert.deepEqual(docs, ["b"]);
+      assert.equal((await store.getCollection("c-del"))?.documentCount, 1);
+    });
+
+    test("list documents pages with a cursor", async () => {
+      await store.createCollection(collection("c-list"));
+      for (const id of ["e", "a", "d", "b", "c"]) {
+        await putDocument(store, { collection: "c-list", id, texts: [{ text: `text ${id}`, axis: 0 }] });
+      }
+      const first = await store.listDocuments("c-list", { limit: 2 });
+      assert.deepEqual(first.documents.map((d) => d.id), ["a", "b"]);
+      assert.equal(first.hasMore, true);
+      const rest = await store.listDocuments("c-list", { limit: 10, after: "b" });
+      assert.deepEqual(rest.documents.map((d) => d.id), ["c", "d", "e"]);
+      assert.equal(rest.hasMore, false);
+    });
+
+    test("embedding cache stores and returns vectors by model and text hash", async () => {
+      const key = { provider: "local", model: "test", dimensions: DIMENSIONS };
+      await store.putCachedEmbeddings(key, [{ textHash: sha("x"), vector: axisVector(3) }]);
+      const found = await store.getCachedEmbeddings(key, [sha("x"), sha("y")]);
+      assert.equal(found.size, 1);
+      assert.deepEqual([...(found.get(sha("x")) ?? [])], [...axisVector(3)]);
+      const otherModel = await store.getCachedEmbeddings({ ...key, model: "other" }, [sha("x")]);
+      assert.equal(otherModel.size, 0);
+    });
+
+    test("interrupted jobs are requeued after a restart; everything committed survives", async () => {
+      await store.createCollection(collection("c-restart"));
+      await putDocument(store, { collection: "c-restart", id: "kept", texts: [{ text: "durable words", axis: 7 }] });
+      await store.enqueueIngest({
+        collection: "c-restart",
+        documentId: "interrupted",
+        title: null,
+        metadata: {},
+        source: { filename: null, mediaType: "text/plain", bytes: 3, sha256: sha("abc") },
+        payload: new TextEncoder().encode("abc"),
+      });
+      await store.claimNextJob();
+      store = await harness.reopen();
+      assert.equal((await store.getDocument("c-restart", "interrupted"))?.status, "processing");
+      assert.equal(await store.requeueInterruptedJobs(), 1);
+      assert.equal((await store.getDocument("c-restart", "interrupted"))?.status, "queued");
+      const job = await store.claimNextJob();
+      assert.equal(job?.documentId, "interrupted");
+      assert.equal(job?.attempts, 2);
+      assert.equal((await store.keywordSearch({ collection: "c-restart", text: "durable", k: 5 })).length, 1);
+      const nearest = await store.vectorSearch({ collection: "c-restart", vector: axisVector(7), k: 1 });
+      assert.equal((await store.getChunks(nearest.map((h) => h.chunkId)))[0]?.documentId, "kept");
+    });
+  });
+}
