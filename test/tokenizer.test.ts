@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import fc from "fast-check";
+import { Tiktoken } from "js-tiktoken/lite";
+import cl100kBase from "js-tiktoken/ranks/cl100k_base";
+import { charOffsetAfterTokens, countTokens, encode } from "../src/ingest/tokenizer.ts";
+
+const reference = new Tiktoken(cl100kBase);
+
+const textArbitrary = fc.oneof(
+  fc.string({ unit: "grapheme", maxLength: 200 }),
+  fc.string({ unit: "binary", maxLength: 200 }),
+  fc
+    .array(
+      fc.constantFrom(
+        "the",
+        " flow",
+        "  ",
+        "\n\n",
+        "'s",
+        "123456",
+        "é",
+        "中文",
+        "👨‍👩‍👧",
+        "<|endoftext|>",
+      ),
+      { maxLength: 60 },
+    )
+    .map((parts) => parts.join("")),
+);
+
+describe("tokenizer", () => {
+  test("encodes exactly as js-tiktoken's cl100k_base, special tokens as plain text", () => {
+    fc.assert(
+      fc.property(textArbitrary, (text) => {
+        const ids = encode(text);
+        assert.deepEqual(ids, reference.encode(text, [], []));
+        assert.equal(countTokens(text), ids.length);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test("merges long pre-tokens like js-tiktoken, fast", () => {
+    let seed = 1;
+    let letters = "";
+    while (letters.length < 2000) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      letters += String.fromCharCode(97 + (seed % 26));
+    }
+    assert.deepEqual(encode(letters), reference.encode(letters, [], []));
+    const started = performance.now();
+    countTokens(letters.repeat(20));
+    assert.ok(performance.now() - started < 2000, "a 40k-letter run is not quadratic");
+  });
+
+  test("finds the char offset after the first n tokens, on code-point boundaries", () => {
+    fc.assert(
+      fc.property(textArbitrary, fc.nat(), (text, seed) => {
+        const ids = encode(text);
+        const tokens = ids.length === 0 ? 0 : seed % (ids.length + 1);
+        const offset = charOffsetAfterTokens(text, tokens);
+        assert.ok(offset >= 0 && offset <= text.length);
+        const code = text.charCodeAt(offset);
+        const before = text.charCodeAt(offset - 1);
+        const splitsPair = code >= 0xdc00 && code <= 0xdfff && before >= 0xd800 && before <= 0xdbff;
+        assert.ok(!splitsPair, "offset does not split a surrogate pair");
+        // The longest prefix within the budget: it fits, and one more code point would not.
+        assert.ok(countTokens(text.slice(0, offset)) <= tokens);
+        if (offset < text.length) {
+          const step = text.codePointAt(offset)! > 0xffff ? 2 : 1;
+          assert.ok(countTokens(text.slice(0, offset + step)) > tokens);
+        }
+        if (tokens === ids.length) assert.equal(offset, text.length);
+      }),
+      { numRuns: 500 },
+    );
+    assert.equal(charOffsetAfterTokens("hello world", 0), 0);
+    assert.equal(charOffsetAfterTokens("hello world", 1), 5);
+    assert.equal(charOffsetAfterTokens("hello world", 99), 11);
+  });
+});
