@@ -37,7 +37,11 @@ async function storeWithDocuments(dataDir: string): Promise<SqliteStore> {
   await store.open();
   await store.createCollection(collection);
   for (let i = 0; i < 40; i++) {
-    await putDocument(store, { collection: "idx", id: `d${i}`, texts: [{ text: `words ${i}`, axis: i % 8 }] });
+    await putDocument(store, {
+      collection: "idx",
+      id: `d${i}`,
+      texts: [{ text: `words ${i}`, axis: i % 8 }],
+    });
   }
   return store;
 }

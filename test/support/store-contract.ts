@@ -60,7 +60,12 @@ export async function putDocument(
     documentId: input.id,
     title: input.title ?? input.id,
     metadata: input.metadata ?? {},
-    source: { filename: null, mediaType: "text/plain", bytes: content.length, sha256: sha(content) },
+    source: {
+      filename: null,
+      mediaType: "text/plain",
+      bytes: content.length,
+      sha256: sha(content),
+    },
     payload: new TextEncoder().encode(content),
   });
   if (queued.jobId === null) return;
@@ -86,7 +91,10 @@ export async function putDocument(
 }
 
 /** The behaviour every Store backend must show; run by each backend's own test file. */
-export function runStoreContract(backend: string, createHarness: () => Promise<StoreHarness>): void {
+export function runStoreContract(
+  backend: string,
+  createHarness: () => Promise<StoreHarness>,
+): void {
   describe(`Store contract: ${backend}`, () => {
     let harness: StoreHarness;
     let store: Store;
@@ -105,7 +113,11 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       assert.equal(created.documentCount, 0);
       await assert.rejects(store.createCollection(collection("c-basic")), { type: "conflict" });
       const fetched = await store.getCollection("c-basic");
-      assert.deepEqual(fetched?.embedding, { provider: "local", model: "test", dimensions: DIMENSIONS });
+      assert.deepEqual(fetched?.embedding, {
+        provider: "local",
+        model: "test",
+        dimensions: DIMENSIONS,
+      });
       const names = (await store.listCollections()).map((c) => c.name);
       assert.ok(names.includes("c-basic"));
       assert.equal(await store.deleteCollection("c-basic"), true);
@@ -158,7 +170,11 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
 
     test("same id and same content is a no-op; new content replaces atomically", async () => {
       await store.createCollection(collection("c-idem"));
-      await putDocument(store, { collection: "c-idem", id: "d", texts: [{ text: "alpha beta", axis: 1 }] });
+      await putDocument(store, {
+        collection: "c-idem",
+        id: "d",
+        texts: [{ text: "alpha beta", axis: 1 }],
+      });
       const again = await store.enqueueIngest({
         collection: "c-idem",
         documentId: "d",
@@ -170,12 +186,20 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       assert.equal(again.jobId, null, "identical content queues nothing");
       assert.equal(again.document.status, "ready");
 
-      await putDocument(store, { collection: "c-idem", id: "d", texts: [{ text: "gamma delta", axis: 2 }] });
+      await putDocument(store, {
+        collection: "c-idem",
+        id: "d",
+        texts: [{ text: "gamma delta", axis: 2 }],
+      });
       const alpha = await store.keywordSearch({ collection: "c-idem", text: "alpha", k: 5 });
       const gamma = await store.keywordSearch({ collection: "c-idem", text: "gamma", k: 5 });
       assert.equal(alpha.length, 0, "old chunks are gone after replace");
       assert.equal(gamma.length, 1);
-      const nearest = await store.vectorSearch({ collection: "c-idem", vector: axisVector(1), k: 5 });
+      const nearest = await store.vectorSearch({
+        collection: "c-idem",
+        vector: axisVector(1),
+        k: 5,
+      });
       assert.ok(
         nearest.every((hit) => hit.chunkId === gamma[0]?.chunkId),
         "the vector index holds only the new version",
@@ -190,7 +214,12 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
           documentId: "d",
           title: null,
           metadata: {},
-          source: { filename: null, mediaType: "text/plain", bytes: text.length, sha256: sha(text) },
+          source: {
+            filename: null,
+            mediaType: "text/plain",
+            bytes: text.length,
+            sha256: sha(text),
+          },
           payload: new TextEncoder().encode(text),
         });
       await upload("first version");
@@ -220,7 +249,10 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
         chunks: [chunk("second version", 3)],
       });
       assert.equal(done?.status, "ready");
-      assert.equal((await store.keywordSearch({ collection: "c-race", text: "first", k: 5 })).length, 0);
+      assert.equal(
+        (await store.keywordSearch({ collection: "c-race", text: "first", k: 5 })).length,
+        0,
+      );
     });
 
     test("failure: a new document is marked failed (or discarded); a replaced one keeps its version", async () => {
@@ -231,7 +263,12 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
           documentId: id,
           title: null,
           metadata: {},
-          source: { filename: null, mediaType: "text/plain", bytes: text.length, sha256: sha(text) },
+          source: {
+            filename: null,
+            mediaType: "text/plain",
+            bytes: text.length,
+            sha256: sha(text),
+          },
           payload: new TextEncoder().encode(text),
         });
       const error = { type: "unprocessable" as const, message: "broken", param: null };
@@ -258,7 +295,11 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       });
       assert.equal(await store.getDocument("c-fail", "gone"), null);
 
-      await putDocument(store, { collection: "c-fail", id: "kept", texts: [{ text: "kept words", axis: 4 }] });
+      await putDocument(store, {
+        collection: "c-fail",
+        id: "kept",
+        texts: [{ text: "kept words", axis: 4 }],
+      });
       await enqueue("kept", "replacement that fails");
       job = await store.claimNextJob();
       const kept = await store.failIngest({
@@ -269,7 +310,10 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
         discardNewDocument: true,
       });
       assert.equal(kept?.status, "ready");
-      assert.equal((await store.keywordSearch({ collection: "c-fail", text: "kept", k: 5 })).length, 1);
+      assert.equal(
+        (await store.keywordSearch({ collection: "c-fail", text: "kept", k: 5 })).length,
+        1,
+      );
     });
 
     test("keyword and vector search rank, filter inside retrieval, and respect k", async () => {
@@ -278,8 +322,17 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
         await putDocument(store, {
           collection: "c-search",
           id: `doc-${String(i).padStart(2, "0")}`,
-          texts: [{ text: `common words plus unique${i} ${i % 3 === 0 ? "turbine" : "wing"}`, axis: i % 8 }],
-          metadata: { group: i % 3 === 0 ? "engines" : "airframe", year: 2000 + (i % 5), flag: i % 2 === 0 },
+          texts: [
+            {
+              text: `common words plus unique${i} ${i % 3 === 0 ? "turbine" : "wing"}`,
+              axis: i % 8,
+            },
+          ],
+          metadata: {
+            group: i % 3 === 0 ? "engines" : "airframe",
+            year: 2000 + (i % 5),
+            flag: i % 2 === 0,
+          },
         });
       }
       const unique = await store.keywordSearch({ collection: "c-search", text: "unique7", k: 10 });
@@ -287,10 +340,17 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       const [chunk7] = await store.getChunks(unique.map((hit) => hit.chunkId));
       assert.equal(chunk7?.documentId, "doc-07");
 
-      const turbine = await store.keywordSearch({ collection: "c-search", text: "turbine common", k: 5 });
+      const turbine = await store.keywordSearch({
+        collection: "c-search",
+        text: "turbine common",
+        k: 5,
+      });
       assert.equal(turbine.length, 5, "k bounds the result count");
       const turbineChunks = await store.getChunks(turbine.map((hit) => hit.chunkId));
-      assert.ok(turbineChunks.every((c) => c.text.includes("turbine")), "rarer term ranks its documents first");
+      assert.ok(
+        turbineChunks.every((c) => c.text.includes("turbine")),
+        "rarer term ranks its documents first",
+      );
 
       const filtered = await store.keywordSearch({
         collection: "c-search",
@@ -308,12 +368,23 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       const inChunks = await store.getChunks(inFilter.map((hit) => hit.chunkId));
       assert.ok(inChunks.length > 0);
       assert.ok(
-        inChunks.every((c) => [2001, 2003].includes(c.metadata.year as number) && c.metadata.flag === true),
+        inChunks.every(
+          (c) => [2001, 2003].includes(c.metadata.year as number) && c.metadata.flag === true,
+        ),
       );
-      const typed = await store.keywordSearch({ collection: "c-search", text: "common", k: 100, filter: { year: "2001" } });
+      const typed = await store.keywordSearch({
+        collection: "c-search",
+        text: "common",
+        k: 100,
+        filter: { year: "2001" },
+      });
       assert.equal(typed.length, 0, "a string does not match a number");
 
-      const nearest = await store.vectorSearch({ collection: "c-search", vector: axisVector(5), k: 3 });
+      const nearest = await store.vectorSearch({
+        collection: "c-search",
+        vector: axisVector(5),
+        k: 3,
+      });
       assert.equal(nearest.length, 3);
       const nearestChunks = await store.getChunks(nearest.map((hit) => hit.chunkId));
       assert.ok(nearestChunks.every((c) => Number(c.documentId.slice(4)) % 8 === 5));
@@ -339,12 +410,19 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
 
     test("keyword search treats user text as words, never as query syntax", async () => {
       await store.createCollection(collection("c-syntax"));
-      await putDocument(store, { collection: "c-syntax", id: "q", texts: [{ text: "near and not or", axis: 0 }] });
+      await putDocument(store, {
+        collection: "c-syntax",
+        id: "q",
+        texts: [{ text: "near and not or", axis: 0 }],
+      });
       for (const text of ['"unbalanced', "NEAR(a b)", "a AND OR NOT", "col:umn*", "^start", "()"]) {
         const hits = await store.keywordSearch({ collection: "c-syntax", text, k: 5 });
         assert.ok(Array.isArray(hits), `query ${text} does not throw`);
       }
-      assert.deepEqual(await store.keywordSearch({ collection: "c-syntax", text: "   ", k: 5 }), []);
+      assert.deepEqual(
+        await store.keywordSearch({ collection: "c-syntax", text: "   ", k: 5 }),
+        [],
+      );
     });
 
     test("vector search rejects a vector of the wrong dimension", async () => {
@@ -357,13 +435,30 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
 
     test("delete removes a document from keyword and vector search", async () => {
       await store.createCollection(collection("c-del"));
-      await putDocument(store, { collection: "c-del", id: "a", texts: [{ text: "zeppelin airship", axis: 6 }] });
-      await putDocument(store, { collection: "c-del", id: "b", texts: [{ text: "glider", axis: 2 }] });
+      await putDocument(store, {
+        collection: "c-del",
+        id: "a",
+        texts: [{ text: "zeppelin airship", axis: 6 }],
+      });
+      await putDocument(store, {
+        collection: "c-del",
+        id: "b",
+        texts: [{ text: "glider", axis: 2 }],
+      });
       assert.equal(await store.deleteDocument("c-del", "a"), true);
       assert.equal(await store.deleteDocument("c-del", "a"), false);
-      assert.equal((await store.keywordSearch({ collection: "c-del", text: "zeppelin", k: 5 })).length, 0);
-      const nearest = await store.vectorSearch({ collection: "c-del", vector: axisVector(6), k: 5 });
-      const docs = (await store.getChunks(nearest.map((hit) => hit.chunkId))).map((c) => c.documentId);
+      assert.equal(
+        (await store.keywordSearch({ collection: "c-del", text: "zeppelin", k: 5 })).length,
+        0,
+      );
+      const nearest = await store.vectorSearch({
+        collection: "c-del",
+        vector: axisVector(6),
+        k: 5,
+      });
+      const docs = (await store.getChunks(nearest.map((hit) => hit.chunkId))).map(
+        (c) => c.documentId,
+      );
       assert.deepEqual(docs, ["b"]);
       assert.equal((await store.getCollection("c-del"))?.documentCount, 1);
     });
@@ -371,13 +466,23 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
     test("list documents pages with a cursor", async () => {
       await store.createCollection(collection("c-list"));
       for (const id of ["e", "a", "d", "b", "c"]) {
-        await putDocument(store, { collection: "c-list", id, texts: [{ text: `text ${id}`, axis: 0 }] });
+        await putDocument(store, {
+          collection: "c-list",
+          id,
+          texts: [{ text: `text ${id}`, axis: 0 }],
+        });
       }
       const first = await store.listDocuments("c-list", { limit: 2 });
-      assert.deepEqual(first.documents.map((d) => d.id), ["a", "b"]);
+      assert.deepEqual(
+        first.documents.map((d) => d.id),
+        ["a", "b"],
+      );
       assert.equal(first.hasMore, true);
       const rest = await store.listDocuments("c-list", { limit: 10, after: "b" });
-      assert.deepEqual(rest.documents.map((d) => d.id), ["c", "d", "e"]);
+      assert.deepEqual(
+        rest.documents.map((d) => d.id),
+        ["c", "d", "e"],
+      );
       assert.equal(rest.hasMore, false);
     });
 
@@ -393,7 +498,11 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
 
     test("interrupted jobs are requeued after a restart; everything committed survives", async () => {
       await store.createCollection(collection("c-restart"));
-      await putDocument(store, { collection: "c-restart", id: "kept", texts: [{ text: "durable words", axis: 7 }] });
+      await putDocument(store, {
+        collection: "c-restart",
+        id: "kept",
+        texts: [{ text: "durable words", axis: 7 }],
+      });
       await store.enqueueIngest({
         collection: "c-restart",
         documentId: "interrupted",
@@ -410,8 +519,15 @@ export function runStoreContract(backend: string, createHarness: () => Promise<S
       const job = await store.claimNextJob();
       assert.equal(job?.documentId, "interrupted");
       assert.equal(job?.attempts, 2);
-      assert.equal((await store.keywordSearch({ collection: "c-restart", text: "durable", k: 5 })).length, 1);
-      const nearest = await store.vectorSearch({ collection: "c-restart", vector: axisVector(7), k: 1 });
+      assert.equal(
+        (await store.keywordSearch({ collection: "c-restart", text: "durable", k: 5 })).length,
+        1,
+      );
+      const nearest = await store.vectorSearch({
+        collection: "c-restart",
+        vector: axisVector(7),
+        k: 1,
+      });
       assert.equal((await store.getChunks(nearest.map((h) => h.chunkId)))[0]?.documentId, "kept");
     });
   });

@@ -1,5 +1,12 @@
 import { createHash } from "node:crypto";
-import { createReadStream, existsSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createReadStream,
+  existsSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import hnswlib from "hnswlib-node";
 
 export interface HnswParameters {
@@ -128,7 +135,11 @@ export class HnswIndex {
   ): LabelScore[] {
     if (this.live === 0 || k <= 0) return [];
     this.graph.setEf(Math.max(options.ef ?? this.parameters.efSearch, k));
-    const result = this.graph.searchKnn(this.toScratch(vector), Math.min(k, this.live), options.filter);
+    const result = this.graph.searchKnn(
+      this.toScratch(vector),
+      Math.min(k, this.live),
+      options.filter,
+    );
     return result.neighbors.map((label, i) => ({
       label,
       score: 1 - (result.distances[i] as number),

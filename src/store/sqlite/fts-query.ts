@@ -1,6 +1,10 @@
 /** Words of a query as FTS5 tokens would see them: letters and digits, lowercased. */
 export function queryTerms(text: string): string[] {
-  const words = text.normalize("NFKC").toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+  const words =
+    text
+      .normalize("NFKC")
+      .toLowerCase()
+      .match(/[\p{L}\p{N}]+/gu) ?? [];
   return [...new Set(words)];
 }
 

@@ -98,8 +98,9 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
     this.vectors = new VectorIndexes(this.db, indexDirectory, this.options.hnsw);
-    const collections = this.sql<[], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`)
-      .all();
+    const collections = this.sql<[], CollectionRow>(
+      `SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`,
+    ).all();
     for (const row of collections) {
       await this.vectors.open(row.id, row.embedding_dimensions, row.vector_generation);
     }
@@ -130,20 +131,19 @@ export class SqliteStore implements Store {
     try {
       id = Number(
         this.sql(
-            `INSERT INTO collections (name, description, embedding_provider, embedding_model,
+          `INSERT INTO collections (name, description, embedding_provider, embedding_model,
                embedding_dimensions, chunk_max_tokens, chunk_overlap_tokens, created_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            input.name,
-            input.description,
-            input.embedding.provider,
-            input.embedding.model,
-            input.embedding.dimensions,
-            input.chunking.maxTokens,
-            input.chunking.overlapTokens,
-            createdAt,
-          ).lastInsertRowid,
+        ).run(
+          input.name,
+          input.description,
+          input.embedding.provider,
+          input.embedding.model,
+          input.embedding.dimensions,
+          input.chunking.maxTokens,
+          input.chunking.overlapTokens,
+          createdAt,
+        ).lastInsertRowid,
       );
     } catch (error) {
       if (isUniqueViolation(error)) {
@@ -163,7 +163,9 @@ export class SqliteStore implements Store {
   }
 
   async listCollections(): Promise<CollectionRecord[]> {
-    return this.sql<[], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY name`)
+    return this.sql<[], CollectionRow>(
+      `SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY name`,
+    )
       .all()
       .map(toCollectionRecord);
   }
@@ -173,9 +175,8 @@ export class SqliteStore implements Store {
     if (!row) return false;
     this.db.transaction(() => {
       this.sql(
-          "DELETE FROM chunk_fts WHERE rowid IN (SELECT id FROM chunks WHERE collection_id = ?)",
-        )
-        .run(row.id);
+        "DELETE FROM chunk_fts WHERE rowid IN (SELECT id FROM chunks WHERE collection_id = ?)",
+      ).run(row.id);
       this.sql("DELETE FROM collections WHERE id = ?").run(row.id);
     })();
     this.vectors.drop(row.id);
@@ -193,10 +194,9 @@ export class SqliteStore implements Store {
   ): Promise<DocumentPage> {
     const collectionId = this.requireCollection(collection).id;
     const rows = this.sql<[number, string, number], DocumentRow>(
-        `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
          WHERE d.collection_id = ? AND d.external_id > ? ORDER BY d.external_id LIMIT ?`,
-      )
-      .all(collectionId, page.after ?? "", page.limit + 1);
+    ).all(collectionId, page.after ?? "", page.limit + 1);
     return {
       documents: rows.slice(0, page.limit).map(toDocumentRecord),
       hasMore: rows.length > page.limit,
@@ -223,53 +223,56 @@ export class SqliteStore implements Store {
           return { document: toDocumentRecord(current), jobId: null };
         }
         if (existing.pending_job_id !== null) {
-          this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(existing.pending_job_id);
+          this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(
+            existing.pending_job_id,
+          );
         }
       }
       const jobId = Number(
         this.sql(
-            `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
+          `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
                source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
-          )
-          .run(
-            collection.id,
-            request.documentId,
-            request.title,
-            JSON.stringify(request.metadata),
-            request.source.filename,
-            request.source.mediaType,
-            request.source.bytes,
-            request.source.sha256,
-            Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
-            now,
-          ).lastInsertRowid,
+        ).run(
+          collection.id,
+          request.documentId,
+          request.title,
+          JSON.stringify(request.metadata),
+          request.source.filename,
+          request.source.mediaType,
+          request.source.bytes,
+          request.source.sha256,
+          Buffer.from(
+            request.payload.buffer,
+            request.payload.byteOffset,
+            request.payload.byteLength,
+          ),
+          now,
+        ).lastInsertRowid,
       );
       if (existing) {
         this.sql(
-            "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
-          )
-          .run(jobId, now, existing.key);
+          "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
+        ).run(jobId, now, existing.key);
       } else {
         this.sql(
-            `INSERT INTO documents (collection_id, external_id, title, metadata, status,
+          `INSERT INTO documents (collection_id, external_id, title, metadata, status,
                source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
                created_at, updated_at)
              VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            collection.id,
-            request.documentId,
-            request.title,
-            JSON.stringify(request.metadata),
-            request.source.filename,
-            request.source.mediaType,
-            request.source.bytes,
-            request.source.sha256,
-            jobId,
-            now,
-            now,
-          );
+        ).run(
+          collection.id,
+          request.documentId,
+          request.title,
+          JSON.stringify(request.metadata),
+          request.source.filename,
+          request.source.mediaType,
+          request.source.bytes,
+          request.source.sha256,
+          jobId,
+          now,
+          now,
+        );
       }
       const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
       return { document: toDocumentRecord(document), jobId };
@@ -279,14 +282,16 @@ export class SqliteStore implements Store {
   async claimNextJob(): Promise<IngestJob | null> {
     return this.db.transaction((): IngestJob | null => {
       const row = this.sql<[], JobRow>(
-          `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
+        `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
            WHERE j.state = 'queued' ORDER BY j.id LIMIT 1`,
-        )
-        .get();
+      ).get();
       if (!row) return null;
-      this.sql("UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ?").run(row.id);
-      this.sql("UPDATE documents SET status = 'processing', updated_at = ? WHERE pending_job_id = ?")
-        .run(this.timestamp(), row.id);
+      this.sql("UPDATE jobs SET state = 'running', attempts = attempts + 1 WHERE id = ?").run(
+        row.id,
+      );
+      this.sql(
+        "UPDATE documents SET status = 'processing', updated_at = ? WHERE pending_job_id = ?",
+      ).run(this.timestamp(), row.id);
       return toIngestJob({ ...row, attempts: row.attempts + 1 });
     })();
   }
@@ -304,8 +309,9 @@ export class SqliteStore implements Store {
     const now = this.timestamp();
     const outcome = this.db.transaction(() => {
       const document = this.documentRow(collection.id, result.documentId);
-      const job = this.sql<[number], JobRow>("SELECT *, '' AS collection_name FROM jobs WHERE id = ?")
-        .get(result.jobId);
+      const job = this.sql<[number], JobRow>(
+        "SELECT *, '' AS collection_name FROM jobs WHERE id = ?",
+      ).get(result.jobId);
       this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
       if (!document || !job || document.pending_job_id !== result.jobId) return null;
       const removed = this.deleteChunksOf(document.key);
@@ -335,26 +341,25 @@ export class SqliteStore implements Store {
         added.push({ id, vector });
       });
       this.sql(
-          `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
+        `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
              source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
              page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
              pending_job_id = NULL, has_ready_version = 1, updated_at = ?
            WHERE key = ?`,
-        )
-        .run(
-          result.title,
-          job.metadata,
-          job.source_filename,
-          job.source_media_type,
-          job.source_bytes,
-          job.source_sha256,
-          result.pageCount,
-          result.chunks.length,
-          result.tokenCount,
-          result.embeddingTokens,
-          now,
-          document.key,
-        );
+      ).run(
+        result.title,
+        job.metadata,
+        job.source_filename,
+        job.source_media_type,
+        job.source_bytes,
+        job.source_sha256,
+        result.pageCount,
+        result.chunks.length,
+        result.tokenCount,
+        result.embeddingTokens,
+        now,
+        document.key,
+      );
       this.bumpGeneration(collection.id);
       return { removed, added };
     })();
@@ -378,16 +383,14 @@ export class SqliteStore implements Store {
       if (!document || document.pending_job_id !== input.jobId) return;
       if (document.has_ready_version) {
         this.sql(
-            "UPDATE documents SET status = 'ready', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
-          )
-          .run(JSON.stringify(input.error), this.timestamp(), document.key);
+          "UPDATE documents SET status = 'ready', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
+        ).run(JSON.stringify(input.error), this.timestamp(), document.key);
       } else if (input.discardNewDocument) {
         this.sql("DELETE FROM documents WHERE key = ?").run(document.key);
       } else {
         this.sql(
-            "UPDATE documents SET status = 'failed', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
-          )
-          .run(JSON.stringify(input.error), this.timestamp(), document.key);
+          "UPDATE documents SET status = 'failed', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
+        ).run(JSON.stringify(input.error), this.timestamp(), document.key);
       }
     })();
     return this.getDocument(input.collection, input.documentId);
@@ -395,10 +398,9 @@ export class SqliteStore implements Store {
 
   async requeueInterruptedJobs(): Promise<number> {
     const interrupted = this.sql<[], JobRow>(
-        `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
+      `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
          WHERE j.state = 'running'`,
-      )
-      .all();
+    ).all();
     let requeued = 0;
     for (const job of interrupted) {
       if (job.attempts >= this.options.maxJobAttempts) {
@@ -417,8 +419,7 @@ export class SqliteStore implements Store {
       }
       this.db.transaction(() => {
         this.sql("UPDATE jobs SET state = 'queued' WHERE id = ?").run(job.id);
-        this.sql("UPDATE documents SET status = 'queued' WHERE pending_job_id = ?")
-          .run(job.id);
+        this.sql("UPDATE documents SET status = 'queued' WHERE pending_job_id = ?").run(job.id);
       })();
       requeued++;
     }
@@ -435,8 +436,10 @@ export class SqliteStore implements Store {
       const document = this.documentRow(collectionRow.id, id);
       if (!document) return null;
       const chunkIds = this.deleteChunksOf(document.key);
-      this.sql("DELETE FROM jobs WHERE collection_id = ? AND document_id = ?")
-        .run(collectionRow.id, id);
+      this.sql("DELETE FROM jobs WHERE collection_id = ? AND document_id = ?").run(
+        collectionRow.id,
+        id,
+      );
       this.sql("DELETE FROM documents WHERE key = ?").run(document.key);
       this.bumpGeneration(collectionRow.id);
       return chunkIds;
@@ -453,14 +456,13 @@ export class SqliteStore implements Store {
     const filter = metadataFilterToSql(query.filter);
     const { title, text } = this.options.keywordWeights;
     const rows = this.sql<(string | number)[], { id: number; rank: number }>(
-        `SELECT f.rowid AS id, bm25(chunk_fts, ${Number(title)}, ${Number(text)}) AS rank
+      `SELECT f.rowid AS id, bm25(chunk_fts, ${Number(title)}, ${Number(text)}) AS rank
          FROM chunk_fts f
          JOIN chunks ch ON ch.id = f.rowid
          JOIN documents d ON d.key = ch.document_key
          WHERE chunk_fts MATCH ? AND ch.collection_id = ? AND ${filter.sql}
          ORDER BY rank LIMIT ?`,
-      )
-      .all(match, collection.id, ...filter.params, query.k);
+    ).all(match, collection.id, ...filter.params, query.k);
     return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
   }
 
@@ -477,9 +479,9 @@ export class SqliteStore implements Store {
     }
     const filter = metadataFilterToSql(query.filter);
     const allowedIds = this.sql<(string | number)[], number>(
-        `SELECT ch.id FROM chunks ch JOIN documents d ON d.key = ch.document_key
+      `SELECT ch.id FROM chunks ch JOIN documents d ON d.key = ch.document_key
          WHERE ch.collection_id = ? AND ${filter.sql}`,
-      )
+    )
       .pluck()
       .all(collection.id, ...filter.params);
     if (allowedIds.length <= this.options.exactScanThreshold) {
@@ -494,12 +496,11 @@ export class SqliteStore implements Store {
   async getChunks(chunkIds: number[]): Promise<ChunkRecord[]> {
     if (chunkIds.length === 0) return [];
     const rows = this.sql<[string], ChunkRow>(
-        `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
+      `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
            ch.token_count, d.external_id, d.title, d.metadata, c.name AS collection_name
          FROM chunks ch JOIN documents d ON d.key = ch.document_key JOIN collections c ON c.id = ch.collection_id
          WHERE ch.id IN (SELECT value FROM json_each(?))`,
-      )
-      .all(JSON.stringify(chunkIds));
+    ).all(JSON.stringify(chunkIds));
     const byId = new Map(rows.map((row) => [row.id, toChunkRecord(row)]));
     return chunkIds.flatMap((id) => byId.get(id) ?? []);
   }
@@ -510,11 +511,13 @@ export class SqliteStore implements Store {
   ): Promise<Map<string, Float32Array>> {
     const found = new Map<string, Float32Array>();
     if (textHashes.length === 0) return found;
-    const rows = this.sql<[string, string, number, string], { text_sha256: string; vector: Buffer }>(
-        `SELECT text_sha256, vector FROM embedding_cache
+    const rows = this.sql<
+      [string, string, number, string],
+      { text_sha256: string; vector: Buffer }
+    >(
+      `SELECT text_sha256, vector FROM embedding_cache
          WHERE provider = ? AND model = ? AND dimensions = ? AND text_sha256 IN (SELECT value FROM json_each(?))`,
-      )
-      .all(key.provider, key.model, key.dimensions, JSON.stringify(textHashes));
+    ).all(key.provider, key.model, key.dimensions, JSON.stringify(textHashes));
     for (const row of rows) found.set(row.text_sha256, blobToVector(row.vector));
     return found;
   }
@@ -529,7 +532,13 @@ export class SqliteStore implements Store {
     );
     this.db.transaction(() => {
       for (const entry of entries) {
-        insert.run(key.provider, key.model, key.dimensions, entry.textHash, vectorToBlob(entry.vector));
+        insert.run(
+          key.provider,
+          key.model,
+          key.dimensions,
+          entry.textHash,
+          vectorToBlob(entry.vector),
+        );
       }
     })();
   }
@@ -546,11 +555,19 @@ export class SqliteStore implements Store {
     return ids;
   }
 
-  private updateDescriptiveFields(existing: DocumentRow, request: IngestRequest, now: string): void {
+  private updateDescriptiveFields(
+    existing: DocumentRow,
+    request: IngestRequest,
+    now: string,
+  ): void {
     const metadata = JSON.stringify(request.metadata);
     if (existing.title === request.title && existing.metadata === metadata) return;
-    this.sql("UPDATE documents SET title = ?, metadata = ?, updated_at = ? WHERE key = ?")
-      .run(request.title, metadata, now, existing.key);
+    this.sql("UPDATE documents SET title = ?, metadata = ?, updated_at = ? WHERE key = ?").run(
+      request.title,
+      metadata,
+      now,
+      existing.key,
+    );
   }
 
   private pendingSha(jobId: number | null): string | null {
@@ -563,8 +580,9 @@ export class SqliteStore implements Store {
   }
 
   private bumpGeneration(collectionId: number): void {
-    this.sql("UPDATE collections SET vector_generation = vector_generation + 1 WHERE id = ?")
-      .run(collectionId);
+    this.sql("UPDATE collections SET vector_generation = vector_generation + 1 WHERE id = ?").run(
+      collectionId,
+    );
   }
 
   private generationOf(collectionId: number): number | null {
@@ -576,29 +594,37 @@ export class SqliteStore implements Store {
   }
 
   private collectionRow(name: string): CollectionRow | undefined {
-    return this.sql<[string], CollectionRow>(`SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`)
-      .get(name);
+    return this.sql<[string], CollectionRow>(
+      `SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`,
+    ).get(name);
   }
 
-  private requireCollection(name: string): { id: number; name: string; embedding_dimensions: number } {
+  private requireCollection(name: string): {
+    id: number;
+    name: string;
+    embedding_dimensions: number;
+  } {
     const row = this.sql<[string], { id: number; name: string; embedding_dimensions: number }>(
-        "SELECT id, name, embedding_dimensions FROM collections WHERE name = ?",
-      )
-      .get(name);
-    if (!row) throw new AppError("not_found", `Collection "${name}" was not found.`, { param: "collection" });
+      "SELECT id, name, embedding_dimensions FROM collections WHERE name = ?",
+    ).get(name);
+    if (!row)
+      throw new AppError("not_found", `Collection "${name}" was not found.`, {
+        param: "collection",
+      });
     return row;
   }
 
   private documentRow(collectionId: number, id: string): DocumentRow | undefined {
     return this.sql<[number, string], DocumentRow>(
-        `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
+      `SELECT ${DOCUMENT_COLUMNS} FROM documents d JOIN collections c ON c.id = d.collection_id
          WHERE d.collection_id = ? AND d.external_id = ?`,
-      )
-      .get(collectionId, id);
+    ).get(collectionId, id);
   }
 
   /** A prepared statement, compiled once per SQL text. */
-  private sql<P extends unknown[] = unknown[], R = unknown>(source: string): Database.Statement<P, R> {
+  private sql<P extends unknown[] = unknown[], R = unknown>(
+    source: string,
+  ): Database.Statement<P, R> {
     let statement = this.statements.get(source);
     if (!statement) {
       // filters make SQL text vary with the request's shape; keep the cache bounded

@@ -1,6 +1,11 @@
 import { join } from "node:path";
 import type Database from "better-sqlite3";
-import { DEFAULT_HNSW, type HnswParameters, HnswIndex, removeIndexFiles } from "../hnsw/hnsw-index.ts";
+import {
+  DEFAULT_HNSW,
+  HnswIndex,
+  type HnswParameters,
+  removeIndexFiles,
+} from "../hnsw/hnsw-index.ts";
 import type { ScoredChunk } from "../store.ts";
 import { blobToVector, dot, normalized } from "../vector-codec.ts";
 
@@ -73,7 +78,12 @@ export class VectorIndexes {
   create(collectionId: number, dimensions: number): void {
     removeIndexFiles(this.pathOf(collectionId));
     const index = HnswIndex.create({ ...this.hnsw, dimensions });
-    this.indexes.set(collectionId, { index, path: this.pathOf(collectionId), dirty: true, saving: null });
+    this.indexes.set(collectionId, {
+      index,
+      path: this.pathOf(collectionId),
+      dirty: true,
+      saving: null,
+    });
   }
 
   drop(collectionId: number): void {

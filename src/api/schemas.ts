@@ -1,0 +1,238 @@
+import { z } from "@hono/zod-openapi";
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      type: z.string().openapi({ example: "not_found" }),
+      message: z.string(),
+      param: z.string().nullable(),
+      request_id: z.string().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export const COLLECTION_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export const CollectionNameParam = z.object({
+  name: z
+    .string()
+    .regex(COLLECTION_NAME_PATTERN, "Collection names match ^[a-z0-9][a-z0-9_-]{0,63}$.")
+    .openapi({ param: { name: "name", in: "path" }, example: "default" }),
+});
+
+const EmbeddingSchema = z
+  .object({
+    provider: z.enum(["local", "openai"]),
+    model: z.string().min(1).max(200),
+    dimensions: z.number().int().positive().max(4096),
+  })
+  .openapi("EmbeddingConfig");
+
+const ChunkingSchema = z
+  .object({
+    max_tokens: z.number().int().min(16).max(8191),
+    overlap_tokens: z.number().int().min(0).max(4095),
+  })
+  .openapi("ChunkingConfig");
+
+export const CreateCollectionSchema = z
+  .object({
+    name: z
+      .string()
+      .regex(COLLECTION_NAME_PATTERN, "Collection names match ^[a-z0-9][a-z0-9_-]{0,63}$."),
+    description: z.string().max(2000).optional(),
+    embedding: z
+      .object({
+        provider: z.enum(["local", "openai"]),
+        model: z.string().min(1).max(200).optional(),
+        dimensions: z.number().int().positive().max(4096).optional(),
+      })
+      .strict()
+      .optional(),
+    chunking: z
+      .object({
+        max_tokens: z.number().int().min(16).max(8191).optional(),
+        overlap_tokens: z.number().int().min(0).max(4095).optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict()
+  .openapi("CreateCollection");
+
+export const CollectionSchema = z
+  .object({
+    name: z.string(),
+    description: z.string(),
+    embedding: EmbeddingSchema,
+    chunking: ChunkingSchema,
+    document_count: z.number().int(),
+    chunk_count: z.number().int(),
+    embedding_tokens: z.number().int(),
+    created_at: z.string(),
+  })
+  .openapi("Collection");
+
+export const CollectionListSchema = z.object({ data: z.array(CollectionSchema) });
+
+const MAX_METADATA_BYTES = 16 * 1024;
+
+export const MetadataSchema = z
+  .record(z.string().min(1).max(256), z.unknown())
+  .refine((value) => JSON.stringify(value).length <= MAX_METADATA_BYTES, {
+    message: `metadata must serialise to at most ${MAX_METADATA_BYTES} bytes of JSON.`,
+  })
+  .openapi("Metadata", { type: "object", additionalProperties: true });
+
+export const DocumentIdSchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(/^[^\p{Cc}]+$/u, "Document ids are 1-256 printable characters.");
+
+export const TextDocumentSchema = z
+  .object({
+    id: DocumentIdSchema.optional(),
+    title: z.string().max(1000).optional(),
+    text: z.string().min(1, "text must not be empty."),
+    metadata: MetadataSchema.optional(),
+  })
+  .strict()
+  .openapi("TextDocument");
+
+export const MAX_BULK_DOCUMENTS = 1000;
+
+export const DocumentsJsonBodySchema = z
+  .union([
+    TextDocumentSchema,
+    z.object({ documents: z.array(TextDocumentSchema).min(1).max(MAX_BULK_DOCUMENTS) }).strict(),
+  ])
+  .openapi("DocumentsUpload");
+
+export const DocumentsMultipartSchema = z
+  .object({
+    file: z.unknown().openapi({ type: "string", format: "binary" }),
+    id: z.string().optional(),
+    title: z.string().optional(),
+    metadata: z.string().optional().openapi({ description: "A JSON object, as a string." }),
+  })
+  .openapi("DocumentFileUpload");
+
+export const UploadQuerySchema = z.object({
+  wait: z
+    .enum(["true", "false"])
+    .default("true")
+    .transform((value) => value === "true")
+    .openapi({ param: { name: "wait", in: "query" } }),
+});
+
+export const DocumentSchema = z
+  .object({
+    id: z.string(),
+    collection: z.string(),
+    title: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()),
+    status: z.enum(["queued", "processing", "ready", "failed"]),
+    error: ErrorSchema.shape.error.nullable(),
+    source: z.object({
+      filename: z.string().nullable(),
+      media_type: z.string(),
+      bytes: z.number().int(),
+      sha256: z.string(),
+    }),
+    page_count: z.number().int().nullable(),
+    chunk_count: z.number().int(),
+    token_count: z.number().int(),
+    embedding_tokens: z.number().int(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("Document");
+
+export const DocumentBulkSchema = z.object({ data: z.array(DocumentSchema) });
+
+export const DocumentParams = CollectionNameParam.extend({
+  id: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({ param: { name: "id", in: "path" } }),
+});
+
+export const ListDocumentsQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(1000)
+    .default(100)
+    .openapi({ param: { name: "limit", in: "query" } }),
+  after: z
+    .string()
+    .max(256)
+    .optional()
+    .openapi({ param: { name: "after", in: "query" } }),
+});
+
+export const DocumentListSchema = z.object({
+  data: z.array(DocumentSchema),
+  has_more: z.boolean(),
+  next_after: z.string().nullable(),
+});
+
+const FilterScalarSchema = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+
+export const FilterSchema = z
+  .record(
+    z.string().min(1).max(256),
+    z.union([
+      FilterScalarSchema,
+      z.object({ $in: z.array(FilterScalarSchema).max(1000) }).strict(),
+    ]),
+  )
+  .refine((value) => Object.keys(value).length <= 32, { message: "At most 32 filter keys." })
+  .openapi("MetadataFilter");
+
+export const MAX_QUERY_CHARS = 4000;
+
+export const SearchRequestSchema = z
+  .object({
+    query: z.string().trim().min(1, "query must not be empty.").max(MAX_QUERY_CHARS),
+    k: z.number().int().min(1).max(100).default(10),
+    mode: z.enum(["hybrid", "vector", "keyword"]).default("hybrid"),
+    filter: FilterSchema.optional(),
+  })
+  .strict()
+  .openapi("SearchRequest");
+
+export const SearchResultSchema = z
+  .object({
+    chunk_id: z.string(),
+    document_id: z.string(),
+    title: z.string().nullable(),
+    score: z.number(),
+    text: z.string(),
+    metadata: z.record(z.string(), z.unknown()),
+    page_start: z.number().int().nullable(),
+    page_end: z.number().int().nullable(),
+    char_start: z.number().int(),
+    char_end: z.number().int(),
+  })
+  .openapi("SearchResult");
+
+export const SearchResponseSchema = z
+  .object({
+    data: z.array(SearchResultSchema),
+    mode: z.enum(["hybrid", "vector", "keyword"]),
+    took_ms: z.number(),
+  })
+  .openapi("SearchResponse");
+
+/** The error responses every /v1 route can give, for the OpenAPI description. */
+export const errorResponses = (...statuses: number[]) =>
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      { description: "Error", content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  );
