@@ -56,15 +56,31 @@ interface OpenList {
   next: number;
 }
 
-/** Accumulates readable text: collapses whitespace, turns blocks into line breaks, records heading ranges. */
+function countTrailingNewlines(piece: string): number {
+  let count = 0;
+  while (count < piece.length && piece.charCodeAt(piece.length - 1 - count) === 10) count += 1;
+  return count;
+}
+
+/**
+ * Accumulates readable text: collapses whitespace, turns blocks into line breaks, records
+ * heading ranges. Output is kept as parts with its length and trailing newlines tracked, since
+ * inspecting one growing string flattens it each time and makes big pages quadratic.
+ */
 class TextBuilder {
-  text = "";
   readonly headings: HeadingSpan[] = [];
+  readonly #parts: string[] = [];
+  #length = 0;
+  #trailingNewlines = 0;
   #pendingBreak = 0;
   #pendingSpace = false;
   #pendingCell = false;
   #pendingPrefix = "";
-  #heading: { level: number; start: number | null } | null = null;
+  #heading: { level: number; start: number | null; firstPart: number } | null = null;
+
+  get text(): string {
+    return this.#parts.join("");
+  }
 
   requestBreak(lines: 1 | 2): void {
     this.#pendingBreak = Math.max(this.#pendingBreak, lines);
@@ -80,9 +96,9 @@ class TextBuilder {
   }
 
   lineBreak(): void {
-    if (this.text === "") return;
+    if (this.#length === 0) return;
     this.#flushBreak();
-    this.text += "\n";
+    this.#append("\n");
     this.#pendingSpace = false;
     this.#pendingCell = false;
   }
@@ -91,7 +107,7 @@ class TextBuilder {
     if (preformatted) {
       if (raw === "") return;
       this.#flush();
-      this.text += raw.replace(/\r\n?/g, "\n");
+      this.#append(raw.replace(/\r\n?/g, "\n"));
       return;
     }
     // \s covers U+00A0, so &nbsp; collapses like any space.
@@ -101,32 +117,37 @@ class TextBuilder {
     if (collapsed.startsWith(" ")) this.#pendingSpace = true;
     if (words === "") return;
     this.#flush();
-    this.text += words;
+    this.#append(words);
     this.#pendingSpace = collapsed.endsWith(" ");
   }
 
   openHeading(level: number): void {
     this.requestBreak(2);
-    this.#heading ??= { level, start: null };
+    this.#heading ??= { level, start: null, firstPart: 0 };
   }
 
+  /** Ends the open heading and returns its text, or null when it had none. */
   closeHeading(): string | null {
     const heading = this.#heading;
     this.#heading = null;
     this.requestBreak(2);
     if (heading?.start == null) return null;
-    this.headings.push({
-      level: heading.level,
-      charStart: heading.start,
-      charEnd: this.text.length,
-    });
-    return this.text.slice(heading.start);
+    this.headings.push({ level: heading.level, charStart: heading.start, charEnd: this.#length });
+    return this.#parts.slice(heading.firstPart).join("");
+  }
+
+  #append(piece: string): void {
+    if (piece === "") return;
+    this.#parts.push(piece);
+    this.#length += piece.length;
+    const newlines = countTrailingNewlines(piece);
+    this.#trailingNewlines =
+      newlines === piece.length ? this.#trailingNewlines + newlines : newlines;
   }
 
   #flushBreak(): void {
-    if (this.#pendingBreak > 0 && this.text !== "") {
-      const trailingNewlines = /\n*$/.exec(this.text)?.[0].length ?? 0;
-      this.text += "\n".repeat(Math.max(0, this.#pendingBreak - trailingNewlines));
+    if (this.#pendingBreak > 0 && this.#length > 0) {
+      this.#append("\n".repeat(Math.max(0, this.#pendingBreak - this.#trailingNewlines)));
     }
     this.#pendingBreak = 0;
   }
@@ -134,17 +155,18 @@ class TextBuilder {
   #flush(): void {
     const hadBreak = this.#pendingBreak > 0;
     this.#flushBreak();
-    if (!hadBreak && this.text !== "" && !this.text.endsWith("\n")) {
-      if (this.#pendingCell) this.text += "\t";
-      else if (this.#pendingSpace) this.text += " ";
+    if (!hadBreak && this.#length > 0 && this.#trailingNewlines === 0) {
+      if (this.#pendingCell) this.#append("\t");
+      else if (this.#pendingSpace) this.#append(" ");
     }
-    if (this.#pendingPrefix !== "") {
-      this.text += this.#pendingPrefix;
-      this.#pendingPrefix = "";
-    }
+    this.#append(this.#pendingPrefix);
+    this.#pendingPrefix = "";
     this.#pendingSpace = false;
     this.#pendingCell = false;
-    if (this.#heading && this.#heading.start === null) this.#heading.start = this.text.length;
+    if (this.#heading && this.#heading.start === null) {
+      this.#heading.start = this.#length;
+      this.#heading.firstPart = this.#parts.length;
+    }
   }
 }
 
