@@ -1,9 +1,9 @@
 import type { EmbedderRegistry } from "./embed/embedder-registry.ts";
 import type { EmbeddingConfig } from "./embed/embedding-model.ts";
 import { AppError } from "./errors.ts";
-import type { ChunkingConfig, NewCollection } from "./store/store.ts";
+import { chunkingOptionsSchema, DEFAULT_CHUNKING } from "./ingest/chunker.ts";
+import type { NewCollection } from "./store/store.ts";
 
-export const DEFAULT_CHUNKING: ChunkingConfig = { maxTokens: 512, overlapTokens: 64 };
 export const DEFAULT_COLLECTION = "default";
 
 export interface CollectionInput {
@@ -35,10 +35,10 @@ export function resolveCollectionSettings(
   const overlapTokens =
     input.chunking?.overlapTokens ??
     Math.min(DEFAULT_CHUNKING.overlapTokens, Math.floor(maxTokens / 4));
-  if (overlapTokens > maxTokens / 2) {
+  if (!chunkingOptionsSchema.safeParse({ maxTokens, overlapTokens }).success) {
     throw new AppError(
       "invalid_request",
-      `chunking.overlap_tokens (${overlapTokens}) must be at most half of max_tokens (${maxTokens}).`,
+      `chunking: max_tokens must be 16 to 8191 and overlap_tokens (${overlapTokens}) at most half of max_tokens (${maxTokens}).`,
       { param: "chunking.overlap_tokens" },
     );
   }
