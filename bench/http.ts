@@ -1,0 +1,155 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import autocannon from "autocannon";
+import { fmt, log, table } from "./common.ts";
+import { syntheticQueries } from "./corpus.ts";
+
+export interface HttpRow {
+  target: string;
+  connections: number;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  /** Server process CPU time per request (user + system), from /proc: robust to other load. */
+  serverCpuMs: number;
+}
+
+const SERVER = fileURLToPath(new URL("./http-server.ts", import.meta.url));
+
+async function startChild(
+  dataDir: string,
+): Promise<{ child: ChildProcess; port: number; barePort: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", SERVER, dataDir], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  for await (const line of lines) {
+    const parsed = JSON.parse(line) as { port: number; barePort: number };
+    return { child, ...parsed };
+  }
+  throw new Error("bench: the HTTP server child exited before listening");
+}
+
+const TICKS_PER_SECOND = 100;
+
+/** CPU milliseconds a process has used so far (Linux /proc; NaN elsewhere). */
+function processCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // fields[11], fields[12] are utime and stime (the 14th and 15th of the whole line)
+    return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+async function cannon(
+  url: string,
+  connections: number,
+  seconds: number,
+  body: () => string,
+  pid: number | undefined,
+): Promise<Omit<HttpRow, "target" | "connections">> {
+  const cpuBefore = processCpuMs(pid);
+  const result = await autocannon({
+    url,
+    connections,
+    duration: seconds,
+    requests: [
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        setupRequest: (request) => ({ ...request, body: body() }),
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    serverCpuMs: (processCpuMs(pid) - cpuBefore) / Math.max(1, result.requests.total),
+  };
+}
+
+/** Section 2: autocannon against search (three modes) and a bare Hono route, on loopback. */
+export async function runHttp(
+  dataDir: string,
+  collection: string,
+  seconds: number,
+): Promise<HttpRow[]> {
+  const { child, port, barePort } = await startChild(dataDir);
+  const queries = syntheticQueries(500);
+  let next = 0;
+  const searchBody = (mode: string) => () =>
+    JSON.stringify({ query: queries[next++ % queries.length], k: 10, mode });
+  const targets: { target: string; url: string; body: () => string }[] = [
+    {
+      target: "bare Hono route",
+      url: `http://127.0.0.1:${barePort}/bare`,
+      body: searchBody("bare"),
+    },
+    ...["keyword", "vector", "hybrid"].map((mode) => ({
+      target: `search ${mode}`,
+      url: `http://127.0.0.1:${port}/v1/collections/${collection}/search`,
+      body: searchBody(mode),
+    })),
+  ];
+  const rows: HttpRow[] = [];
+  try {
+    for (const connections of [10, 50]) {
+      for (const { target, url, body } of targets) {
+        log(`HTTP ${target}, ${connections} connections, ${seconds} s`);
+        rows.push({
+          target,
+          connections,
+          ...(await cannon(url, connections, seconds, body, child.pid)),
+        });
+      }
+    }
+  } finally {
+    child.kill("SIGTERM");
+  }
+  return rows;
+}
+
+/** Markdown for section 2. */
+export function httpMarkdown(rows: HttpRow[]): string {
+  return table(
+    [
+      "target",
+      "connections",
+      "req/s",
+      "p50 ms",
+      "p99 ms",
+      "errors",
+      "non-2xx",
+      "vs bare",
+      "server CPU ms/req",
+      "vs bare (CPU)",
+    ],
+    rows.map((row) => {
+      const bare = rows.find(
+        (r) => r.target === "bare Hono route" && r.connections === row.connections,
+      );
+      return [
+        row.target,
+        row.connections,
+        fmt(row.requestsPerSecond),
+        fmt(row.p50, 1),
+        fmt(row.p99, 1),
+        row.errors,
+        row.non2xx,
+        bare ? `${((row.requestsPerSecond / bare.requestsPerSecond) * 100).toFixed(0)}%` : "–",
+        fmt(row.serverCpuMs, 3),
+        bare ? `${((bare.serverCpuMs / row.serverCpuMs) * 100).toFixed(0)}%` : "–",
+      ];
+    }),
+  );
+}
