@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { crc32 } from "node:zlib";
-import { PDFDocument, StandardFonts } from "pdf-lib";
+import { PDFDocument } from "pdf-lib";
 import { AppError } from "../src/errors.ts";
 import { detectMediaType } from "../src/ingest/parsers/detect-type.ts";
 import { parseDocx } from "../src/ingest/parsers/docx-parser.ts";
@@ -12,24 +12,12 @@ import type { ParsedDocument } from "../src/ingest/parsers/parser.ts";
 import { assemblePages, parsePdf } from "../src/ingest/parsers/pdf-parser.ts";
 import { PdfWorkerPool } from "../src/ingest/parsers/pdf-worker-pool.ts";
 import { parsePlainText } from "../src/ingest/parsers/text-parser.ts";
+import { makePdf } from "./support/pdf-fixtures.ts";
 
 const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const encode = (text: string) => new TextEncoder().encode(text);
 const pool = new PdfWorkerPool({ size: 2 });
 after(() => pool.close());
-
-async function makePdf(pages: string[][], title?: string): Promise<Uint8Array> {
-  const pdf = await PDFDocument.create();
-  const font = await pdf.embedFont(StandardFonts.Helvetica);
-  if (title) pdf.setTitle(title);
-  for (const lines of pages) {
-    const page = pdf.addPage([612, 792]);
-    lines.forEach((line, index) => {
-      page.drawText(line, { x: 50, y: 740 - index * 16, size: 11, font });
-    });
-  }
-  return pdf.save();
-}
 
 /** A hand-written one-page PDF with one text line per operator: cheap to build, costly to extract. */
 function manyLinesPdf(lines: number): Uint8Array {
