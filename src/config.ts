@@ -32,6 +32,22 @@ const environmentSchema = z.object({
   GLEANER_PDF_TIMEOUT_MS: positiveInt.default(60_000),
   GLEANER_OPENAI_TIMEOUT_MS: positiveInt.default(60_000),
   GLEANER_OPENAI_MAX_RETRIES: z.coerce.number().int().min(0).max(10).default(3),
+  GLEANER_OPENAI_TPM: positiveInt.default(5_000_000),
+  GLEANER_OPENAI_RPM: positiveInt.default(10_000),
+  GLEANER_OPENAI_EMBED_CONCURRENCY: positiveInt.max(64).default(4),
+  GLEANER_BATCH_POLL_MS: positiveInt.default(10_000),
+  GLEANER_BATCH_POLL_MAX_MS: positiveInt.default(300_000),
+  GLEANER_BATCH_WINDOW_MS: positiveInt.default(2_000),
+  GLEANER_RATE_LIMIT_RPS: z.coerce.number().min(0).max(100_000).default(0),
+  GLEANER_RATE_LIMIT_BURST: positiveInt.max(1_000_000).optional(),
+  GLEANER_CORS_ORIGINS: keyList.default([]),
+  GLEANER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  GLEANER_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, "must be a postgres:// or postgresql:// URL")
+    .optional(),
+  GLEANER_DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+  GLEANER_JOB_LEASE_SECONDS: positiveInt.max(3600).default(60),
   GLEANER_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
@@ -51,6 +67,15 @@ export interface Config {
     answerModel: string;
     timeoutMs: number;
     maxRetries: number;
+    /** Embedding tokens and requests per minute Gleaner allows itself (delays instead of 429s). */
+    tokensPerMinute: number;
+    requestsPerMinute: number;
+    /** Embedding requests one embedMany call runs at once. */
+    embedConcurrency: number;
+    /** Batch API: first poll interval (doubling up to the max) and how long uploads gather. */
+    batchPollMs: number;
+    batchPollMaxMs: number;
+    batchWindowMs: number;
   };
   localEmbeddingDimensions: number;
   apiKeys: string[];
@@ -59,6 +84,14 @@ export interface Config {
   allowUnauthenticated: boolean;
   ingestConcurrency: number;
   pdfTimeoutMs: number;
+  /** Per-key token bucket: refill rate (0 turns limiting off) and bucket size. */
+  rateLimit: { requestsPerSecond: number; burst: number };
+  /** Origins allowed to call the API from a browser; empty turns CORS off. */
+  corsOrigins: string[];
+  /** How long a graceful shutdown waits for in-flight requests before closing connections. */
+  shutdownTimeoutMs: number;
+  /** PostgreSQL backend (scale-out); absent: the embedded SQLite backend in dataDir. */
+  database?: { url: string; poolSize: number; jobLeaseSeconds: number } | null;
   logLevel: Environment["GLEANER_LOG_LEVEL"];
 }
 
@@ -92,6 +125,12 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
       answerModel: env.GLEANER_ANSWER_MODEL,
       timeoutMs: env.GLEANER_OPENAI_TIMEOUT_MS,
       maxRetries: env.GLEANER_OPENAI_MAX_RETRIES,
+      tokensPerMinute: env.GLEANER_OPENAI_TPM,
+      requestsPerMinute: env.GLEANER_OPENAI_RPM,
+      embedConcurrency: env.GLEANER_OPENAI_EMBED_CONCURRENCY,
+      batchPollMs: env.GLEANER_BATCH_POLL_MS,
+      batchPollMaxMs: env.GLEANER_BATCH_POLL_MAX_MS,
+      batchWindowMs: env.GLEANER_BATCH_WINDOW_MS,
     },
     localEmbeddingDimensions: env.GLEANER_LOCAL_EMBEDDING_DIMENSIONS,
     apiKeys: env.GLEANER_API_KEYS,
@@ -100,6 +139,19 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
     allowUnauthenticated: env.GLEANER_ALLOW_UNAUTHENTICATED,
     ingestConcurrency: env.GLEANER_INGEST_CONCURRENCY,
     pdfTimeoutMs: env.GLEANER_PDF_TIMEOUT_MS,
+    rateLimit: {
+      requestsPerSecond: env.GLEANER_RATE_LIMIT_RPS,
+      burst: env.GLEANER_RATE_LIMIT_BURST ?? Math.max(1, Math.ceil(env.GLEANER_RATE_LIMIT_RPS * 2)),
+    },
+    corsOrigins: env.GLEANER_CORS_ORIGINS,
+    shutdownTimeoutMs: env.GLEANER_SHUTDOWN_TIMEOUT_MS,
+    database: env.GLEANER_DATABASE_URL
+      ? {
+          url: env.GLEANER_DATABASE_URL,
+          poolSize: env.GLEANER_DATABASE_POOL_SIZE,
+          jobLeaseSeconds: env.GLEANER_JOB_LEASE_SECONDS,
+        }
+      : null,
     logLevel: env.GLEANER_LOG_LEVEL,
   };
   assertSafeListening(config);

@@ -1,6 +1,9 @@
 import { parseArgs } from "node:util";
 import { createLogger, createRuntime } from "./bootstrap.ts";
+import { ASK_USAGE, askCommand } from "./cli/ask-command.ts";
+import { backupCommand, restoreCommand } from "./cli/backup-command.ts";
 import { runIngest } from "./cli/ingest-command.ts";
+import { migrateToPostgres } from "./cli/migrate-command.ts";
 import { DEFAULT_COLLECTION } from "./collection-settings.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { toAppError } from "./errors.ts";
@@ -11,7 +14,14 @@ const USAGE = `Usage: gleaner <command> [options]
 Commands:
   serve                                  run the HTTP service (HOST, PORT, GLEANER_DATA_DIR)
   ingest <file|dir>... [--collection C]  index files, with progress and a summary
+         [--batch]                       embed through OpenAI's Batch API (half price, ≤ 24 h)
   search "<query>" [--collection C] [--k N] [--mode hybrid|vector|keyword]
+  ${ASK_USAGE}
+                                         a grounded answer with verified citations
+  backup <file>                          write a consistent snapshot (safe while serving)
+  restore <file>                         unpack a snapshot into an empty GLEANER_DATA_DIR
+  migrate --to postgres://… [--collection C]
+                                         copy GLEANER_DATA_DIR's collections into PostgreSQL
 
 Configuration comes from the environment; see README.md.`;
 
@@ -23,6 +33,18 @@ async function main(argv: string[]): Promise<number> {
   }
   const config = loadConfig();
   if (command === "serve") return serveCommand(config);
+  if (command === "backup" || command === "restore") {
+    const target = rest[0];
+    if (!target || rest.length > 1) throw new UsageError(`${command} needs exactly one <file>.`);
+    const report = await (command === "backup" ? backupCommand : restoreCommand)(
+      config.dataDir,
+      target,
+    );
+    process.stdout.write(`${report}\n`);
+    return 0;
+  }
+  if (command === "migrate") return migrateCommand(config.dataDir, rest);
+  if (command === "ask") return askCommand(config, rest);
 
   const { values, positionals } = parseArgs({
     args: rest,
@@ -32,6 +54,7 @@ async function main(argv: string[]): Promise<number> {
       k: { type: "string", default: "10" },
       mode: { type: "string", default: "hybrid" },
       "no-progress": { type: "boolean", default: false },
+      batch: { type: "boolean", default: false },
     },
   });
   const logger = createLogger(
@@ -48,6 +71,7 @@ async function main(argv: string[]): Promise<number> {
         paths: positionals,
         collection: values.collection,
         progress: !values["no-progress"] && process.stderr.isTTY === true,
+        batch: values.batch,
       });
       process.stdout.write(
         `${summary.documents} documents (${summary.unchanged} unchanged), ${summary.chunks} chunks, ` +
@@ -101,23 +125,62 @@ async function main(argv: string[]): Promise<number> {
 
 class UsageError extends Error {}
 
+async function migrateCommand(dataDir: string, args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { to: { type: "string" }, collection: { type: "string" } },
+  });
+  if (!values.to || !/^postgres(ql)?:\/\//.test(values.to)) {
+    throw new UsageError("migrate needs --to postgres://user:password@host:5432/database");
+  }
+  const summary = await migrateToPostgres({
+    dataDir,
+    to: values.to,
+    collection: values.collection,
+    onProgress: (line) => process.stdout.write(`${line}\n`),
+  });
+  const moved = summary.collections.filter((c) => c.skipped === null);
+  process.stdout.write(
+    `${moved.length} collections, ${moved.reduce((n, c) => n + c.documents, 0)} documents, ` +
+      `${moved.reduce((n, c) => n + c.chunks, 0)} chunks, ${summary.cacheEntries} cache entries ` +
+      `in ${summary.seconds.toFixed(1)} s\n`,
+  );
+  return moved.length === summary.collections.length ? 0 : 1;
+}
+
 async function serveCommand(config: ReturnType<typeof loadConfig>): Promise<number> {
   const logger = createLogger(config);
   const runtime = createRuntime(config, { logger });
   const running = await startServer(runtime);
   process.stdout.write(`Gleaner is listening on http://${config.host}:${running.port}\n`);
+  let failed = false;
   await new Promise<void>((resolve) => {
+    let signals = 0;
     const shutdown = (signal: string): void => {
+      signals += 1;
+      if (signals > 1) {
+        logger.warn({ signal }, "second signal: exiting without finishing in-flight work");
+        process.exit(1);
+      }
       logger.info({ signal }, "shutting down");
-      running.close().then(resolve, (error: unknown) => {
-        logger.error({ err: error }, "shutdown failed");
-        resolve();
-      });
+      running.close().then(
+        () => {
+          logger.info("stopped: in-flight work finished, indexes saved");
+          resolve();
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, "shutdown failed");
+          failed = true;
+          resolve();
+        },
+      );
     };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
+    process.on("SIGTERM", () => shutdown("SIGTERM"));
+    process.on("SIGINT", () => shutdown("SIGINT"));
   });
-  return 0;
+  // everything is saved; a stray handle (an idle parser worker) must not keep the process up
+  setTimeout(() => process.exit(), 2000).unref();
+  return failed ? 1 : 0;
 }
 
 main(process.argv.slice(2)).then(

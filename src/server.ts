@@ -29,9 +29,23 @@ export async function startServer(runtime: Runtime): Promise<RunningServer> {
     port,
     close() {
       closing ??= (async () => {
+        runtime.services.readiness.ready = false;
         await new Promise<void>((resolve) => {
-          server.close(() => resolve());
-          // keep-alive connections would hold close() open; idle ones can go now
+          // requests still running after the grace period are cut off; their jobs stay queued
+          const deadline = setTimeout(() => {
+            logger.warn({ ms: config.shutdownTimeoutMs }, "closing connections still open");
+            if ("closeAllConnections" in server) server.closeAllConnections();
+          }, config.shutdownTimeoutMs);
+          // keep-alive connections would hold close() open until they time out: close each one
+          // as soon as it is idle, including those whose last response is still being written
+          const sweep = setInterval(() => {
+            if ("closeIdleConnections" in server) server.closeIdleConnections();
+          }, 50);
+          server.close(() => {
+            clearTimeout(deadline);
+            clearInterval(sweep);
+            resolve();
+          });
           if ("closeIdleConnections" in server) server.closeIdleConnections();
         });
         await runtime.stop();

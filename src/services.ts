@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { AnswerService } from "./answer/answer-service.ts";
 import type { Config } from "./config.ts";
 import type { EmbedderRegistry } from "./embed/embedder-registry.ts";
 import type { IngestService } from "./ingest/ingest-service.ts";
@@ -13,6 +14,7 @@ export interface Services {
   embedders: EmbedderRegistry;
   ingest: IngestService;
   search: SearchService;
+  answers: AnswerService;
   /** Flips to true once indexes are loaded; /readyz reports it. */
   readiness: { ready: boolean };
 }

@@ -1,28 +1,58 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
 import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import type { Logger } from "pino";
 import { AppError } from "../errors.ts";
+import { createMetrics } from "../metrics.ts";
 import type { Services } from "../services.ts";
 import { apiKeyAuth } from "./auth.ts";
 import { mountDocsPage } from "./docs-page.ts";
 import { errorResponse } from "./error-handler.ts";
+import { rateLimit } from "./rate-limit.ts";
+import { answerRoutes } from "./routes/answer.ts";
 import { collectionRoutes } from "./routes/collections.ts";
 import { documentRoutes } from "./routes/documents.ts";
+import { reindexRoutes } from "./routes/reindex.ts";
 import { searchRoutes } from "./routes/search.ts";
+import { webRoutes } from "./routes/web.ts";
 import { validationHook } from "./validation.ts";
+
+declare module "hono" {
+  interface ContextVariableMap {
+    /** The service logger bound to this request's id, so every line of a request carries it. */
+    logger: Logger;
+  }
+}
+
+/** The docs and web pages load same-origin script files only; Swagger UI sets inline styles. */
+const CONTENT_SECURITY_POLICY = {
+  defaultSrc: ["'self'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'", "'unsafe-inline'"],
+  imgSrc: ["'self'", "data:"],
+  connectSrc: ["'self'"],
+  objectSrc: ["'none'"],
+  baseUri: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+};
 
 /** The HTTP application over the given services. */
 export function createApp(services: Services) {
   const { config, logger } = services;
   const app = new OpenAPIHono({ defaultHook: validationHook });
 
+  const metrics = createMetrics(services);
   app.use(requestId({ headerName: "x-request-id" }));
   app.use(async (c, next) => {
     const started = performance.now();
+    const requestLogger = logger.child({ request_id: c.get("requestId") });
+    c.set("logger", requestLogger);
     await next();
-    logger.info(
+    requestLogger.info(
       {
-        request_id: c.get("requestId"),
         method: c.req.method,
         path: c.req.path,
         status: c.res.status,
@@ -31,12 +61,24 @@ export function createApp(services: Services) {
       "request",
     );
   });
-  app.onError((error, c) => errorResponse(error, c, logger));
+  app.use(metrics.middleware);
+  app.use(secureHeaders({ contentSecurityPolicy: CONTENT_SECURITY_POLICY }));
+  if (config.corsOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: config.corsOrigins,
+        allowHeaders: ["authorization", "content-type", "x-request-id"],
+        exposeHeaders: ["x-request-id", "retry-after"],
+        maxAge: 600,
+      }),
+    );
+  }
+  app.onError((error, c) => errorResponse(error, c, c.var.logger ?? logger));
   app.notFound((c) =>
     errorResponse(
       new AppError("not_found", `No route for ${c.req.method} ${c.req.path}.`),
       c,
-      logger,
+      c.var.logger ?? logger,
     ),
   );
 
@@ -45,7 +87,15 @@ export function createApp(services: Services) {
     services.readiness.ready ? c.json({ status: "ready" }) : c.json({ status: "loading" }, 503),
   );
 
-  app.use("/v1/*", apiKeyAuth({ full: config.apiKeys, readOnly: config.readApiKeys }));
+  const keys = { full: config.apiKeys, readOnly: config.readApiKeys };
+  // collection names and sizes are not for anonymous eyes once keys guard the service
+  app.use("/metrics", apiKeyAuth(keys));
+  app.get("/metrics", async (c) => {
+    const { contentType, body } = await metrics.render();
+    return c.body(body, 200, { "content-type": contentType });
+  });
+  app.use("/v1/*", apiKeyAuth(keys));
+  app.use("/v1/*", rateLimit(config.rateLimit));
   app.use(
     "/v1/*",
     bodyLimit({
@@ -70,7 +120,9 @@ export function createApp(services: Services) {
   const routes = app
     .route("/", collectionRoutes(services))
     .route("/", documentRoutes(services))
-    .route("/", searchRoutes(services));
+    .route("/", searchRoutes(services))
+    .route("/", reindexRoutes(services))
+    .route("/", answerRoutes(services));
 
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
@@ -86,6 +138,8 @@ export function createApp(services: Services) {
     scheme: "bearer",
   });
   mountDocsPage(app);
+  // the page for people; outside the typed route chain, so AppType stays the API alone
+  app.route("/", webRoutes());
   return routes;
 }
 

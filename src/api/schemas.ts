@@ -103,10 +103,23 @@ export const TextDocumentSchema = z
 export const MAX_BULK_DOCUMENTS = 1000;
 
 export const DocumentsJsonBodySchema = z
-  .union([
-    TextDocumentSchema,
-    z.object({ documents: z.array(TextDocumentSchema).min(1).max(MAX_BULK_DOCUMENTS) }).strict(),
-  ])
+  .union(
+    [
+      TextDocumentSchema,
+      z.object({ documents: z.array(TextDocumentSchema).min(1).max(MAX_BULK_DOCUMENTS) }).strict(),
+    ],
+    {
+      // "Invalid input" says nothing: name the problem of the shape the client meant
+      error: (issue) => {
+        if (issue.code !== "invalid_union") return undefined;
+        const input = issue.input;
+        const bulk = typeof input === "object" && input !== null && "documents" in input;
+        const first = issue.errors[bulk ? 1 : 0]?.[0];
+        if (!first) return undefined;
+        return first.path.length > 0 ? `${first.path.join(".")}: ${first.message}` : first.message;
+      },
+    },
+  )
   .openapi("DocumentsUpload");
 
 export const DocumentsMultipartSchema = z
@@ -124,6 +137,14 @@ export const UploadQuerySchema = z.object({
     .default("true")
     .transform((value) => value === "true")
     .openapi({ param: { name: "wait", in: "query" } }),
+  embedding_mode: z
+    .enum(["sync", "batch"])
+    .default("sync")
+    .openapi({
+      param: { name: "embedding_mode", in: "query" },
+      description:
+        "batch: embed through OpenAI's Batch API (half price, within 24 h); answers 202 and the documents stay processing until their vectors land.",
+    }),
 });
 
 export const DocumentSchema = z
@@ -236,3 +257,36 @@ export const errorResponses = (...statuses: number[]) =>
       { description: "Error", content: { "application/json": { schema: ErrorSchema } } },
     ]),
   );
+
+export const ReindexRequestSchema = z
+  .object({
+    embedding: z
+      .object({
+        provider: z.enum(["local", "openai"]),
+        model: z.string().min(1).max(200).optional(),
+        dimensions: z.number().int().positive().max(4096).optional(),
+      })
+      .strict(),
+    dry_run: z.boolean().default(false),
+  })
+  .strict()
+  .openapi("ReindexRequest");
+
+export const ReindexResponseSchema = z
+  .object({
+    dry_run: z.boolean(),
+    embedding: EmbeddingSchema,
+    chunks: z.number().int(),
+    distinct_texts: z.number().int(),
+    cached_texts: z.number().int(),
+    tokens: z.number().int().openapi({
+      description: "Tokens to embed (dry run) or embedded (real run); cache hits excluded.",
+    }),
+    cost_usd: z.number().nullable().openapi({
+      description: "At the synchronous price; null when the model has no known price.",
+    }),
+    batch_cost_usd: z.number().nullable(),
+    took_ms: z.number(),
+    collection: CollectionSchema.optional(),
+  })
+  .openapi("ReindexResult");

@@ -8,6 +8,8 @@ export interface IngestCommandOptions {
   paths: string[];
   collection: string;
   progress: boolean;
+  /** Embed through the provider's Batch API; waits for the batch (resumed by any later start). */
+  batch?: boolean;
 }
 
 export interface IngestSummary {
@@ -80,6 +82,7 @@ export async function runIngest(
         filename: basename(path),
         declaredType: null,
         bytes: readFileSync(path),
+        ...(options.batch ? { embeddingMode: "batch" as const } : {}),
       });
       if (!submitted.queued || submitted.jobId === null) {
         summary.unchanged++;

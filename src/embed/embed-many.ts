@@ -69,7 +69,8 @@ export async function embedMany(request: EmbedManyRequest): Promise<EmbedManyRes
       const result = await model.doEmbed({
         values: batch.map((item) => item.text),
         purpose,
-        signal: request.signal,
+        tokenCount: batch.reduce((sum, item) => sum + (item.tokens ?? 0), 0),
+        ...(request.signal ? { signal: request.signal } : {}),
       });
       tokens += result.usage.tokens;
       const entries = batch.map((item, i) => ({
@@ -109,6 +110,7 @@ export function packBatches(
   let currentTokens = 0;
   for (const item of items) {
     const tokens = item.tokens ?? countTokens(item.text);
+    item.tokens = tokens;
     if (tokens > limits.maxTokensPerValue) {
       throw new RangeError(
         `A text of ${tokens} tokens exceeds the embedding model's limit of ${limits.maxTokensPerValue}.`,

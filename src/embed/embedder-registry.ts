@@ -4,11 +4,14 @@ import { AppError } from "../errors.ts";
 import type { EmbeddingConfig, EmbeddingModel } from "./embedding-model.ts";
 import { LocalEmbeddingModel } from "./local-embedder.ts";
 import { OPENAI_EMBEDDING_MAX_DIMENSIONS, OpenAIEmbeddingModel } from "./openai-embedder.ts";
+import { RateBudget } from "./rate-budget.ts";
 
 /** Builds (and reuses) the embedding model that a collection's configuration names. */
 export class EmbedderRegistry {
   private readonly models = new Map<string, EmbeddingModel>();
   private client: OpenAI | null = null;
+  /** One budget per OpenAI model: the provider's limits are per model, whatever the dimensions. */
+  private readonly budgets = new Map<string, RateBudget>();
 
   constructor(private readonly config: Pick<Config, "openai" | "localEmbeddingDimensions">) {}
 
@@ -75,10 +78,32 @@ export class EmbedderRegistry {
               client: this.openaiClient(),
               model: embedding.model,
               dimensions: embedding.dimensions,
+              maxConcurrentCalls: this.config.openai.embedConcurrency,
+              budget: this.budgetFor(embedding.model),
+              // every attempt may wait the full timeout; the SDK's back-off adds at most ~8 s each
+              deadlineMs:
+                (this.config.openai.timeoutMs + 10_000) * (this.config.openai.maxRetries + 1),
             });
       this.models.set(key, model);
     }
     return model;
+  }
+
+  /** The OpenAI settings (timeouts, budgets, Batch API polling). */
+  get openaiSettings(): Config["openai"] {
+    return this.config.openai;
+  }
+
+  private budgetFor(model: string): RateBudget {
+    let budget = this.budgets.get(model);
+    if (!budget) {
+      budget = new RateBudget({
+        tokensPerMinute: this.config.openai.tokensPerMinute,
+        requestsPerMinute: this.config.openai.requestsPerMinute,
+      });
+      this.budgets.set(model, budget);
+    }
+    return budget;
   }
 
   /** The shared SDK client; fails clearly when no key is configured. */

@@ -11,6 +11,8 @@ export interface EmbedRequest {
   values: string[];
   purpose: EmbeddingPurpose;
   signal?: AbortSignal;
+  /** Tokens of all values together, when the caller already counted them (rate budgets use it). */
+  tokenCount?: number;
 }
 
 export interface EmbedResult {

@@ -85,43 +85,71 @@ function* adjacentPairs(terms: string[]): Generator<string> {
   }
 }
 
-/** The hashed lexical vector of `text`: L2-normalised, or all zeros when it has no terms. */
+/** A term's unigram and character n-gram features, all scaled by `weight`. */
+function addTermFeatures(vector: Float64Array, term: string, weight: number): void {
+  addFeature(
+    vector,
+    finalize(fnv1a(FNV_OFFSET ^ UNIGRAM_SEED, term, 0, term.length)),
+    UNIGRAM_WEIGHT * weight,
+  );
+  const padded = `#${term}#`;
+  let grams = 0;
+  for (const size of CHAR_NGRAM_SIZES) grams += Math.max(0, padded.length - size + 1);
+  const gramWeight = (CHAR_NGRAM_WEIGHT * weight) / Math.sqrt(Math.max(1, grams));
+  for (const size of CHAR_NGRAM_SIZES) {
+    const seed = FNV_OFFSET ^ NGRAM_SEED ^ size;
+    for (let start = 0; start + size <= padded.length; start++) {
+      addFeature(vector, finalize(fnv1a(seed, padded, start, start + size)), gramWeight);
+    }
+  }
+}
+
+function normalize(vector: Float64Array): Float32Array {
+  let squares = 0;
+  for (const value of vector) squares += value * value;
+  const norm = Math.sqrt(squares);
+  const embedding = new Float32Array(vector.length);
+  if (norm === 0) return embedding;
+  for (let index = 0; index < vector.length; index++)
+    embedding[index] = (vector[index] ?? 0) / norm;
+  return embedding;
+}
+
+/** The L2-normalised vector of already-analysed terms with explicit weights (no bigrams). */
+export function embedWeightedTerms(
+  terms: ReadonlyMap<string, number>,
+  dimensions: number,
+): Float32Array {
+  const vector = new Float64Array(dimensions);
+  for (const [term, weight] of terms) addTermFeatures(vector, term, weight);
+  return normalize(vector);
+}
+
+/**
+ * The hashed lexical vector of `text`: L2-normalised, or all zeros when it has no terms.
+ * `termWeight` scales every feature of a term (search passes IDF for queries); without it the
+ * output is exactly the stored-document embedding.
+ */
 export function embedText(
   text: string,
   purpose: EmbeddingPurpose,
   dimensions: number,
+  termWeight?: (term: string) => number,
 ): Float32Array {
   const terms = analyzeText(text, purpose);
   const vector = new Float64Array(dimensions);
+  const scale = (term: string): number => (termWeight ? termWeight(term) : 1);
   for (const [term, count] of countOccurrences(terms)) {
-    const weight = 1 + Math.log(count);
-    addFeature(
-      vector,
-      finalize(fnv1a(FNV_OFFSET ^ UNIGRAM_SEED, term, 0, term.length)),
-      UNIGRAM_WEIGHT * weight,
-    );
-    const padded = `#${term}#`;
-    let grams = 0;
-    for (const size of CHAR_NGRAM_SIZES) grams += Math.max(0, padded.length - size + 1);
-    const gramWeight = (CHAR_NGRAM_WEIGHT * weight) / Math.sqrt(Math.max(1, grams));
-    for (const size of CHAR_NGRAM_SIZES) {
-      const seed = FNV_OFFSET ^ NGRAM_SEED ^ size;
-      for (let start = 0; start + size <= padded.length; start++) {
-        addFeature(vector, finalize(fnv1a(seed, padded, start, start + size)), gramWeight);
-      }
-    }
+    addTermFeatures(vector, term, (1 + Math.log(count)) * scale(term));
   }
   for (const [bigram, count] of countOccurrences(adjacentPairs(terms))) {
     const hash = finalize(fnv1a(FNV_OFFSET ^ BIGRAM_SEED, bigram, 0, bigram.length));
-    addFeature(vector, hash, BIGRAM_WEIGHT * (1 + Math.log(count)));
+    // a phrase is as specific as its rarer word, roughly; the mean keeps it between the two
+    const [first = "", second = ""] = bigram.split("\u0000");
+    const phraseWeight = termWeight ? (scale(first) + scale(second)) / 2 : 1;
+    addFeature(vector, hash, BIGRAM_WEIGHT * (1 + Math.log(count)) * phraseWeight);
   }
-  let squares = 0;
-  for (const value of vector) squares += value * value;
-  const norm = Math.sqrt(squares);
-  const embedding = new Float32Array(dimensions);
-  if (norm === 0) return embedding;
-  for (let index = 0; index < dimensions; index++) embedding[index] = (vector[index] ?? 0) / norm;
-  return embedding;
+  return normalize(vector);
 }
 
 /** The built-in embedder: lexical, offline, deterministic; see the module comment. */
@@ -151,5 +179,15 @@ export class LocalEmbeddingModel implements EmbeddingModel {
       tokens += countTokens(value);
     }
     return { embeddings, usage: { tokens } };
+  }
+
+  /** A query vector whose term features are scaled by `termWeight` (e.g. collection IDF). */
+  embedWeightedQuery(text: string, termWeight: (term: string) => number): Float32Array {
+    return embedText(text, "query", this.config.dimensions, termWeight);
+  }
+
+  /** A vector of analysed terms with explicit weights (query expansion). */
+  embedWeightedTerms(terms: ReadonlyMap<string, number>): Float32Array {
+    return embedWeightedTerms(terms, this.config.dimensions);
   }
 }

@@ -10,7 +10,7 @@ import { stem } from "./stem.ts";
 
 // Stop words as they look after normalisation (lowercase, no apostrophes); contractions that
 // spell real words (ill, shell, well, wed) are left out.
-const STOP_WORDS: ReadonlySet<string> = new Set(
+export const STOP_WORDS: ReadonlySet<string> = new Set(
   (
     "a about above after again against all also am an and any are arent as at be because " +
     "been before being below between both but by can cannot cant could couldnt did didnt do " +

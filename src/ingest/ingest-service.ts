@@ -2,12 +2,22 @@ import { createHash } from "node:crypto";
 import type { Logger } from "pino";
 import { type EmbeddingCache, embedMany } from "../embed/embed-many.ts";
 import type { EmbedderRegistry } from "../embed/embedder-registry.ts";
+import type { EmbeddingConfig } from "../embed/embedding-model.ts";
+import { OpenAIEmbeddingModel } from "../embed/openai-embedder.ts";
 import { AppError, type ErrorBody, toAppError } from "../errors.ts";
-import type { DocumentRecord, IngestJob, Metadata, Store } from "../store/store.ts";
-import { chunkText } from "./chunker.ts";
+import type { DocumentRecord, EmbeddingMode, IngestJob, Metadata, Store } from "../store/store.ts";
+import {
+  type BatchDelivery,
+  BatchEmbedding,
+  claimBatchTokens,
+  uncachedTexts,
+} from "./batch-embedding.ts";
+import { chunkText, type TextChunk } from "./chunker.ts";
+import { JobCompletions } from "./job-completions.ts";
 import { pageRange } from "./page-ranges.ts";
 import { detectMediaType } from "./parsers/detect-type.ts";
-import { parseDocument } from "./parsers/index.ts";
+import { type PdfWorkerPool, parseDocument } from "./parsers/index.ts";
+import type { ParsedDocument } from "./parsers/parser.ts";
 import { countTokens } from "./tokenizer.ts";
 
 export interface Upload {
@@ -19,7 +29,15 @@ export interface Upload {
   filename: string | null;
   declaredType: string | null;
   bytes: Uint8Array;
+  /** "batch" embeds through the provider's Batch API: cheaper, and done within 24 hours. */
+  embeddingMode?: EmbeddingMode | undefined;
 }
+
+/** ingest()'s answer for a job handed to the Batch API: it is finished when the batch ends. */
+const PARKED = Symbol("parked");
+
+// A document embedded under a configuration that a re-index replaced meanwhile is embedded again.
+const MAX_EMBED_ATTEMPTS = 3;
 
 export interface JobOutcome {
   /** The document after the job; null if it was deleted meanwhile. */
@@ -35,12 +53,23 @@ export interface SubmitOutcome {
   jobId: number | null;
 }
 
+/** What observers (metrics) learn when a job ends. */
+export interface JobFinished {
+  collection: string;
+  /** Tokens sent to the embedding provider for this document (cache hits excluded). */
+  embeddingTokens: number;
+  error: ErrorBody | null;
+  milliseconds: number;
+}
+
 export interface IngestServiceOptions {
   store: Store;
   embedders: EmbedderRegistry;
   logger: Logger;
   concurrency: number;
   pdfTimeoutMs: number;
+  /** Worker threads for PDFs; the caller owns it and closes it on shutdown. */
+  pdfPool?: PdfWorkerPool | undefined;
 }
 
 /**
@@ -48,21 +77,36 @@ export interface IngestServiceOptions {
  * bytes, then parsed, chunked, embedded and committed in one transaction by a background worker.
  */
 export class IngestService {
-  private readonly waiters = new Map<number, ((outcome: JobOutcome) => void)[]>();
+  private readonly completions: JobCompletions;
   private readonly running = new Set<Promise<void>>();
   /** Jobs whose caller waits and wants a failed new document gone (a failed request changes nothing). */
   private readonly discardOnFailure = new Set<number>();
   private stopped = true;
   private wake: (() => void) | null = null;
+  /** Set when work arrives while the loop is busy, so its next idle wait ends at once. */
+  private workArrived = false;
   private loop: Promise<void> | null = null;
   private readonly cache: EmbeddingCache;
+  private readonly batch: BatchEmbedding;
+  private readonly observers = new Set<(event: JobFinished) => void>();
 
   constructor(private readonly options: IngestServiceOptions) {
     const { store } = options;
+    this.completions = new JobCompletions(store);
     this.cache = {
       get: (key, hashes) => store.getCachedEmbeddings(key, hashes),
       put: (key, entries) => store.putCachedEmbeddings(key, entries),
     };
+    const settings = options.embedders.openaiSettings;
+    this.batch = new BatchEmbedding({
+      store,
+      client: () => options.embedders.openaiClient(),
+      logger: options.logger,
+      finish: (job, delivery) => this.process(job, delivery),
+      pollMs: settings.batchPollMs,
+      pollMaxMs: settings.batchPollMaxMs,
+      windowMs: settings.batchWindowMs,
+    });
   }
 
   /** Requeues work interrupted by a previous crash and starts processing the queue. */
@@ -71,6 +115,7 @@ export class IngestService {
     if (requeued > 0) this.options.logger.info({ requeued }, "requeued interrupted ingest jobs");
     this.stopped = false;
     this.loop = this.run();
+    await this.batch.resume();
   }
 
   /** Stops taking jobs and waits for the ones in progress; queued jobs stay for the next start. */
@@ -79,6 +124,8 @@ export class IngestService {
     this.wake?.();
     await this.loop;
     await Promise.all(this.running);
+    await this.batch.stop();
+    this.completions.close();
   }
 
   /** Records an upload (type checked now, content processed by the queue). */
@@ -91,6 +138,7 @@ export class IngestService {
       filename: upload.filename,
       declaredType: upload.declaredType,
     });
+    if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
     const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
     const outcome = await this.options.store.enqueueIngest({
       collection: upload.collection,
@@ -99,20 +147,29 @@ export class IngestService {
       metadata: upload.metadata ?? {},
       source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
       payload: upload.bytes,
+      embeddingMode: upload.embeddingMode,
     });
+    if (outcome.jobId !== null) {
+      this.completions.expect(outcome.jobId, {
+        collection: upload.collection,
+        documentId: outcome.document.id,
+      });
+    }
     if (outcome.jobId !== null && options.discardOnFailure)
       this.discardOnFailure.add(outcome.jobId);
-    if (outcome.jobId !== null) this.wake?.();
+    if (outcome.jobId !== null) this.notifyWork();
     return { document: outcome.document, queued: outcome.jobId !== null, jobId: outcome.jobId };
   }
 
   /** Resolves when the job has been committed or has failed (with the document as it then is). */
   waitFor(jobId: number): Promise<JobOutcome> {
-    return new Promise((resolve) => {
-      const list = this.waiters.get(jobId) ?? [];
-      list.push(resolve);
-      this.waiters.set(jobId, list);
-    });
+    return this.completions.wait(jobId);
+  }
+
+  /** Calls `observer` after every job; returns a function that stops the calls. */
+  onJobFinished(observer: (event: JobFinished) => void): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
   }
 
   /** How many jobs are queued or running. */
@@ -120,14 +177,26 @@ export class IngestService {
     return this.options.store.countQueuedJobs();
   }
 
+  private notifyWork(): void {
+    this.workArrived = true;
+    this.wake?.();
+  }
+
   private async run(): Promise<void> {
     while (!this.stopped) {
+      // parsing and local embedding can be all synchronous work chained by promises: without a
+      // turn of the event loop between jobs, a backlog would starve requests and signals
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (this.running.size >= this.options.concurrency) {
         await Promise.race(this.running);
         continue;
       }
+      this.workArrived = false;
       const job = await this.options.store.claimNextJob();
       if (!job) {
+        // stop() or a new upload may have come while the claim was in flight, with nothing to wake
+        if (this.stopped) break;
+        if (this.workArrived) continue;
         await new Promise<void>((resolve) => {
           this.wake = resolve;
           setTimeout(resolve, 1000).unref();
@@ -140,13 +209,19 @@ export class IngestService {
     }
   }
 
-  private async process(job: IngestJob): Promise<void> {
+  private async process(job: IngestJob, delivery?: BatchDelivery): Promise<void> {
     const { store, logger } = this.options;
     const started = performance.now();
     let document: DocumentRecord | null = null;
     let failure: ErrorBody | null = null;
+    let parked = false;
     try {
-      document = await this.ingest(job);
+      const result = await this.ingest(job, delivery);
+      if (result === PARKED) {
+        parked = true;
+        return;
+      }
+      document = result;
       logger.info(
         {
           collection: job.collection,
@@ -171,22 +246,41 @@ export class IngestService {
         .catch(() => null);
       if (document === null) document = failedPlaceholder(job, appError.toBody());
     } finally {
-      this.discardOnFailure.delete(job.jobId);
-      const waiting = this.waiters.get(job.jobId) ?? [];
-      this.waiters.delete(job.jobId);
-      for (const resolve of waiting) resolve({ document, error: failure });
+      if (!parked) this.settle(job, document, failure, started);
     }
   }
 
-  private async ingest(job: IngestJob): Promise<DocumentRecord | null> {
+  /** Tells observers and waiters that a job ended. */
+  private settle(
+    job: IngestJob,
+    document: DocumentRecord | null,
+    failure: ErrorBody | null,
+    started: number,
+  ): void {
+    this.discardOnFailure.delete(job.jobId);
+    const event: JobFinished = {
+      collection: job.collection,
+      embeddingTokens: failure ? 0 : (document?.embeddingTokens ?? 0),
+      error: failure,
+      milliseconds: performance.now() - started,
+    };
+    for (const observer of this.observers) observer(event);
+    this.completions.settle(job.jobId, { document, error: failure });
+  }
+
+  private async ingest(
+    job: IngestJob,
+    delivery?: BatchDelivery,
+  ): Promise<DocumentRecord | null | typeof PARKED> {
     const { store, embedders } = this.options;
-    const collection = await store.getCollection(job.collection);
+    let collection = await store.getCollection(job.collection);
     if (!collection) throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
     const { parsed } = await parseDocument({
       bytes: job.payload,
       filename: job.source.filename,
       declaredType: job.source.mediaType,
       pdfTimeoutMs: this.options.pdfTimeoutMs,
+      ...(this.options.pdfPool ? { pdfPool: this.options.pdfPool } : {}),
     });
     const pieces = chunkText(parsed, collection.chunking);
     if (pieces.length === 0) {
@@ -194,27 +288,82 @@ export class IngestService {
         param: "file",
       });
     }
-    const embedded = await embedMany({
-      model: embedders.modelFor(collection.embedding),
-      values: pieces.map((piece) => piece.text),
-      tokenCounts: pieces.map((piece) => piece.tokenCount),
-      purpose: "document",
-      cache: this.cache,
-    });
-    return store.commitIngest({
+    const texts = pieces.map((piece) => piece.text);
+    for (let attempt = 1; ; attempt++) {
+      const model = embedders.modelFor(collection.embedding);
+      if (job.embeddingMode === "batch" && !delivery && model instanceof OpenAIEmbeddingModel) {
+        const missing = await uncachedTexts(this.cache, model.config, texts);
+        if (missing.length > 0) {
+          this.batch.add(job, model, missing);
+          return PARKED;
+        }
+      }
+      const embedded = await embedMany({
+        model,
+        values: texts,
+        tokenCounts: pieces.map((piece) => piece.tokenCount),
+        purpose: "document",
+        cache: this.cache,
+      });
+      try {
+        return await this.commit(job, parsed, pieces, {
+          embedding: collection.embedding,
+          embeddings: embedded.embeddings,
+          tokens: embedded.tokens + claimBatchTokens(delivery, texts),
+        });
+      } catch (error) {
+        if (
+          !(error instanceof AppError && error.type === "conflict") ||
+          attempt >= MAX_EMBED_ATTEMPTS
+        )
+          throw error;
+        collection = await store.getCollection(job.collection);
+        if (!collection)
+          throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
+      }
+    }
+  }
+
+  private commit(
+    job: IngestJob,
+    parsed: ParsedDocument,
+    pieces: TextChunk[],
+    vectors: { embedding: EmbeddingConfig; embeddings: Float32Array[]; tokens: number },
+  ): Promise<DocumentRecord | null> {
+    return this.options.store.commitIngest({
       jobId: job.jobId,
       collection: job.collection,
       documentId: job.documentId,
       title: job.title ?? parsed.title ?? job.source.filename,
       pageCount: parsed.pages?.length ?? null,
       tokenCount: countTokens(parsed.text),
-      embeddingTokens: embedded.tokens,
+      embeddingTokens: vectors.tokens,
+      embedding: vectors.embedding,
       chunks: pieces.map((piece, i) => ({
         ...piece,
         ...pageRange(parsed.pages, piece.charStart, piece.charEnd),
-        vector: embedded.embeddings[i] as Float32Array,
+        vector: vectors.embeddings[i] as Float32Array,
       })),
     });
+  }
+
+  /** Batch mode needs an OpenAI collection and a store that can park jobs. */
+  private async assertBatchPossible(name: string): Promise<void> {
+    const collection = await this.options.store.getCollection(name);
+    if (collection && collection.embedding.provider !== "openai") {
+      throw new AppError(
+        "invalid_request",
+        `embedding_mode=batch uses OpenAI's Batch API; collection "${name}" embeds with the ${collection.embedding.provider} provider.`,
+        { param: "embedding_mode" },
+      );
+    }
+    if (!this.options.store.parkJob || !this.options.store.listParkedJobs) {
+      throw new AppError(
+        "invalid_request",
+        "This storage backend does not support embedding_mode=batch.",
+        { param: "embedding_mode" },
+      );
+    }
   }
 }
 

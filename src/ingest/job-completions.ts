@@ -69,7 +69,8 @@ export class JobCompletions {
 
   private async watch(jobId: number, pending: Pending): Promise<void> {
     while (!this.closed && this.pending.get(jobId) === pending) {
-      await new Promise((resolve) => setTimeout(resolve, this.pollMs).unref());
+      // not unref'd: someone is waiting for this job, which is reason enough to stay alive
+      await new Promise((resolve) => setTimeout(resolve, this.pollMs));
       if (this.pending.get(jobId) !== pending) return;
       let document: DocumentRecord | null;
       try {

@@ -84,6 +84,12 @@ export interface ScoredChunk {
   score: number;
 }
 
+/**
+ * How a job's chunks get their vectors: `sync` calls the embedding API directly; `batch` goes
+ * through the provider's Batch API (cheaper, slower), parking the job until the batch ends.
+ */
+export type EmbeddingMode = "sync" | "batch";
+
 /** What an upload asks to become; stored with the job so the queue survives restarts. */
 export interface IngestRequest {
   collection: string;
@@ -92,6 +98,8 @@ export interface IngestRequest {
   metadata: Metadata;
   source: DocumentSource;
   payload: Uint8Array;
+  /** Stored with the job and returned on its IngestJob; absent means "sync". */
+  embeddingMode?: EmbeddingMode | undefined;
 }
 
 export interface IngestJob extends IngestRequest {
@@ -99,6 +107,23 @@ export interface IngestJob extends IngestRequest {
   attempts: number;
   enqueuedAt: string;
 }
+
+/** A running job waiting on work done elsewhere (see `Store.parkJob`). */
+export interface ParkedJob extends IngestJob {
+  /** The handle the work is resumed by, e.g. an OpenAI batch id. */
+  externalRef: string;
+}
+
+/** One stored chunk's text, as re-embedding needs it (see `Store.listChunkTexts`). */
+export interface ChunkText {
+  chunkId: number;
+  documentId: string;
+  text: string;
+  tokenCount: number;
+}
+
+/** What `Store.swapEmbedding` did: swapped, or not because these chunks have no staged vector. */
+export type SwapOutcome = { swapped: true } | { swapped: false; missingChunkIds: number[] };
 
 export interface IngestResult {
   jobId: number;
@@ -109,6 +134,12 @@ export interface IngestResult {
   tokenCount: number;
   embeddingTokens: number;
   chunks: ChunkInput[];
+  /**
+   * The embedding configuration the vectors were made with. When given and the collection's
+   * configuration differs (it was re-indexed meanwhile), commitIngest throws AppError
+   * `conflict` and changes nothing, so the caller can embed again.
+   */
+  embedding?: EmbeddingConfig | undefined;
 }
 
 export interface EnqueueOutcome {
@@ -131,6 +162,14 @@ export interface VectorQuery {
   filter?: MetadataFilter | undefined;
   /** HNSW search breadth; the backend picks a default when absent. */
   ef?: number | undefined;
+}
+
+/** Corpus statistics for weighting query terms (see `Store.termStatistics`). */
+export interface TermStatistics {
+  /** How many chunks the statistics were taken over. */
+  chunkCount: number;
+  /** Chunks containing each asked term; absent terms occur nowhere. */
+  documentFrequencies: Map<string, number>;
 }
 
 export interface DocumentPage {
@@ -195,6 +234,12 @@ export interface Store {
 
   keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]>;
   vectorSearch(query: VectorQuery): Promise<ScoredChunk[]>;
+  /**
+   * Optional: in how many chunks each term occurs, terms given as keyword search indexes them
+   * (lowercase Porter stems). Search uses it for IDF weights; a backend may answer from a wider
+   * scope than the collection (SQLite counts over its one FTS5 index, shared by all collections).
+   */
+  termStatistics?(collection: string, terms: string[]): Promise<TermStatistics>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
 
@@ -206,4 +251,48 @@ export interface Store {
     key: EmbeddingCacheKey,
     entries: { textHash: string; vector: Float32Array }[],
   ): Promise<void>;
+
+  // --- Batch API ingestion: a job can wait on external work across restarts. Optional: a
+  // backend without these rejects `embedding_mode=batch` uploads (invalid_request). ---
+
+  /**
+   * Marks a running job as waiting on external work (e.g. an OpenAI batch), remembering the
+   * handle to resume it by. Its document stays `processing`; requeueInterruptedJobs leaves it
+   * alone; commitIngest / failIngest end it as usual. False when the job no longer exists
+   * (superseded or deleted).
+   */
+  parkJob?(jobId: number, externalRef: string): Promise<boolean>;
+  /** Every parked job (with payload), oldest first: what to resume after a restart. */
+  listParkedJobs?(): Promise<ParkedJob[]>;
+
+  // --- Re-indexing: new vectors are staged beside the live ones, then swapped in at once.
+  // Optional as a group: a backend without them rejects re-index requests. ---
+
+  /** A page of a collection's chunks ordered by chunk id, after `afterChunkId` (exclusive). */
+  listChunkTexts?(
+    collection: string,
+    page: { afterChunkId?: number | undefined; limit: number },
+  ): Promise<ChunkText[]>;
+  /**
+   * Stores vectors made with `embedding` for existing chunks, invisible to search until
+   * swapEmbedding. Staging under a different configuration first discards what was staged.
+   * Vectors of chunks deleted meanwhile are dropped.
+   */
+  stageVectors?(
+    collection: string,
+    embedding: EmbeddingConfig,
+    entries: { chunkId: number; vector: Float32Array }[],
+  ): Promise<void>;
+  /**
+   * In one transaction: makes the staged vectors live, sets the collection's embedding
+   * configuration to the staged one and each listed document's `embeddingTokens` (documents
+   * not listed keep theirs). Swaps nothing when a current chunk has no staged vector (chunks
+   * added while re-embedding) and names those chunks instead.
+   */
+  swapEmbedding?(
+    collection: string,
+    input: { embedding: EmbeddingConfig; documentEmbeddingTokens: Map<string, number> },
+  ): Promise<SwapOutcome>;
+  /** Forgets the collection's staged vectors (a re-index that failed or was abandoned). */
+  discardStagedVectors?(collection: string): Promise<void>;
 }

@@ -95,7 +95,9 @@ export function documentRoutes(services: Services) {
   return new OpenAPIHono({ defaultHook: validationHook })
     .openapi(uploadDocuments, async (c) => {
       const { name } = c.req.valid("param");
-      const { wait } = c.req.valid("query");
+      const { wait: waitParam, embedding_mode: embeddingMode } = c.req.valid("query");
+      // a batch takes up to 24 hours: nobody waits for it
+      const wait = waitParam && embeddingMode === "sync";
       await requireCollection(name);
       const contentType = c.req.header("content-type") ?? "";
       let uploads: Upload[];
@@ -124,6 +126,7 @@ export function documentRoutes(services: Services) {
         );
       }
 
+      for (const upload of uploads) upload.embeddingMode = embeddingMode;
       if (!bulk) {
         const upload = uploads[0] as Upload;
         const submitted = await ingest.submit(upload, { discardOnFailure: wait });

@@ -50,6 +50,8 @@ export class HnswIndex {
   private live: number;
   /** Reused for every call into hnswlib, which accepts only plain arrays. */
   private readonly scratch: number[];
+  /** The ef last handed to hnswlib; setting it only on change saves a native call per search. */
+  private currentEf = -1;
 
   private constructor(parameters: HnswParameters, graph: hnswlib.HierarchicalNSW, live: number) {
     this.parameters = parameters;
@@ -134,16 +136,22 @@ export class HnswIndex {
     options: { ef?: number | undefined; filter?: ((label: number) => boolean) | undefined } = {},
   ): LabelScore[] {
     if (this.live === 0 || k <= 0) return [];
-    this.graph.setEf(Math.max(options.ef ?? this.parameters.efSearch, k));
+    const ef = Math.max(options.ef ?? this.parameters.efSearch, k);
+    if (ef !== this.currentEf) {
+      this.graph.setEf(ef);
+      this.currentEf = ef;
+    }
     const result = this.graph.searchKnn(
       this.toScratch(vector),
       Math.min(k, this.live),
       options.filter,
     );
-    return result.neighbors.map((label, i) => ({
-      label,
-      score: 1 - (result.distances[i] as number),
-    }));
+    const { neighbors, distances } = result;
+    const out: LabelScore[] = new Array(neighbors.length);
+    for (let i = 0; i < neighbors.length; i++) {
+      out[i] = { label: neighbors[i] as number, score: 1 - (distances[i] as number) };
+    }
+    return out;
   }
 
   /** Writes the graph and its sidecar atomically (temp files, then rename). */

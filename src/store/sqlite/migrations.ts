@@ -90,6 +90,25 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (provider, model, dimensions, text_sha256)
   ) WITHOUT ROWID;
   `,
+  // v2: Batch API jobs (mode, and the batch a parked job waits on); re-index staging
+  `
+  ALTER TABLE jobs ADD COLUMN embedding_mode TEXT NOT NULL DEFAULT 'sync'
+    CHECK (embedding_mode IN ('sync', 'batch'));
+  ALTER TABLE jobs ADD COLUMN external_ref TEXT;
+
+  CREATE TABLE staged_vectors (
+    chunk_id INTEGER PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE,
+    collection_id INTEGER NOT NULL REFERENCES collections(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+  );
+  CREATE INDEX staged_vectors_by_collection ON staged_vectors (collection_id, chunk_id);
+  `,
+  // v3: claiming a job finds its document without a scan; collection counts read an index only
+  `
+  CREATE INDEX documents_by_pending_job ON documents (pending_job_id)
+    WHERE pending_job_id IS NOT NULL;
+  CREATE INDEX documents_collection_stats ON documents (collection_id, chunk_count, embedding_tokens);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,10 +1,12 @@
-import { mkdirSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
+import type { EmbeddingConfig } from "../../embed/embedding-model.ts";
 import { AppError, type ErrorBody } from "../../errors.ts";
 import { DEFAULT_HNSW, type HnswParameters } from "../hnsw/hnsw-index.ts";
 import type {
   ChunkRecord,
+  ChunkText,
   CollectionRecord,
   DocumentPage,
   DocumentRecord,
@@ -15,11 +17,15 @@ import type {
   IngestResult,
   KeywordQuery,
   NewCollection,
+  ParkedJob,
   ScoredChunk,
   Store,
+  SwapOutcome,
+  TermStatistics,
   VectorQuery,
 } from "../store.ts";
 import { blobToVector, normalized, vectorToBlob } from "../vector-codec.ts";
+import { EmbeddingStaging } from "./embedding-staging.ts";
 import { toFtsMatchExpression } from "./fts-query.ts";
 import { metadataFilterToSql } from "./metadata-filter-sql.ts";
 import { migrate } from "./migrations.ts";
@@ -63,8 +69,17 @@ const DOCUMENT_COLUMNS = "d.*, c.name AS collection_name";
 export class SqliteStore implements Store {
   private db!: Database.Database;
   private vectors!: VectorIndexes;
+  private staging!: EmbeddingStaging;
   private saveTimer: NodeJS.Timeout | null = null;
+  /** Chunks in all collections, for term statistics; null when it must be counted again. */
+  private chunkTotal: number | null = null;
+  private vocabularyReady = false;
   private readonly statements = new Map<string, Database.Statement>();
+  /** Collections by name for the per-request look-up; cleared when one is created or dropped. */
+  private readonly collectionsByName = new Map<
+    string,
+    { id: number; name: string; embedding_dimensions: number }
+  >();
   private readonly options: Required<Omit<SqliteStoreOptions, "hnsw" | "keywordStopWords">> & {
     hnsw: Omit<HnswParameters, "dimensions">;
     keywordStopWords: ReadonlySet<string> | undefined;
@@ -98,6 +113,7 @@ export class SqliteStore implements Store {
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
     this.vectors = new VectorIndexes(this.db, indexDirectory, this.options.hnsw);
+    this.staging = new EmbeddingStaging(this.db, this.vectors);
     const collections = this.sql<[], CollectionRow>(
       `SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`,
     ).all();
@@ -118,6 +134,27 @@ export class SqliteStore implements Store {
     if (!this.db?.open) return;
     await this.saveIndexes();
     this.db.close();
+  }
+
+  /**
+   * Writes a consistent copy of the store into the new directory `destination` while it keeps
+   * serving: the database through SQLite's online backup API, then the index files as saved.
+   * An index that is older or newer than the copied database is reconciled when the copy opens.
+   */
+  async backup(destination: string): Promise<BackupReport> {
+    await this.saveIndexes();
+    return copyStoreFiles(this.db, join(this.options.dataDir, "indexes"), destination);
+  }
+
+  /** The same for a data directory that another process may be serving. */
+  static async backupDataDir(dataDir: string, destination: string): Promise<BackupReport> {
+    const db = new Database(join(dataDir, "gleaner.db"), { fileMustExist: true });
+    try {
+      db.pragma("busy_timeout = 5000");
+      return await copyStoreFiles(db, join(dataDir, "indexes"), destination);
+    } finally {
+      db.close();
+    }
   }
 
   /** Writes changed vector indexes now. */
@@ -154,6 +191,7 @@ export class SqliteStore implements Store {
       throw error;
     }
     this.vectors.create(id, input.embedding.dimensions);
+    this.collectionsByName.clear();
     return { ...input, createdAt, documentCount: 0, chunkCount: 0, embeddingTokens: 0 };
   }
 
@@ -180,6 +218,9 @@ export class SqliteStore implements Store {
       this.sql("DELETE FROM collections WHERE id = ?").run(row.id);
     })();
     this.vectors.drop(row.id);
+    this.staging.discard(row.id);
+    this.collectionsByName.clear();
+    this.chunkTotal = null;
     return true;
   }
 
@@ -250,6 +291,9 @@ export class SqliteStore implements Store {
           now,
         ).lastInsertRowid,
       );
+      if (request.embeddingMode === "batch") {
+        this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
+      }
       if (existing) {
         this.sql(
           "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
@@ -292,12 +336,13 @@ export class SqliteStore implements Store {
       this.sql(
         "UPDATE documents SET status = 'processing', updated_at = ? WHERE pending_job_id = ?",
       ).run(this.timestamp(), row.id);
-      return toIngestJob({ ...row, attempts: row.attempts + 1 });
+      return withEmbeddingMode(toIngestJob({ ...row, attempts: row.attempts + 1 }), row);
     })();
   }
 
   async commitIngest(result: IngestResult): Promise<DocumentRecord | null> {
     const collection = this.requireCollection(result.collection);
+    if (result.embedding) this.assertCurrentEmbedding(collection.id, result.embedding);
     for (const chunk of result.chunks) {
       if (chunk.vector.length !== collection.embedding_dimensions) {
         throw new AppError(
@@ -381,7 +426,12 @@ export class SqliteStore implements Store {
       this.sql("DELETE FROM jobs WHERE id = ?").run(input.jobId);
       const document = this.documentRow(collection.id, input.documentId);
       if (!document || document.pending_job_id !== input.jobId) return;
-      if (document.has_ready_version) {
+      if (document.has_ready_version && input.discardNewDocument) {
+        // the caller waited and gets the error itself: the stored version stays as it was
+        this.sql("UPDATE documents SET status = 'ready', pending_job_id = NULL WHERE key = ?").run(
+          document.key,
+        );
+      } else if (document.has_ready_version) {
         this.sql(
           "UPDATE documents SET status = 'ready', error = ?, pending_job_id = NULL, updated_at = ? WHERE key = ?",
         ).run(JSON.stringify(input.error), this.timestamp(), document.key);
@@ -399,7 +449,7 @@ export class SqliteStore implements Store {
   async requeueInterruptedJobs(): Promise<number> {
     const interrupted = this.sql<[], JobRow>(
       `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
-         WHERE j.state = 'running'`,
+         WHERE j.state = 'running' AND j.external_ref IS NULL`,
     ).all();
     let requeued = 0;
     for (const job of interrupted) {
@@ -466,9 +516,37 @@ export class SqliteStore implements Store {
     return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
   }
 
+  async termStatistics(collection: string, terms: string[]): Promise<TermStatistics> {
+    this.requireCollection(collection);
+    // fts5vocab reads FTS5's own document counts; a temp table, so no migration is needed
+    if (!this.vocabularyReady) {
+      this.db.exec(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)",
+      );
+      this.vocabularyReady = true;
+    }
+    // counting is a scan of the whole table: keep the total until chunks change
+    this.chunkTotal ??= this.sql<[], number>("SELECT count(*) FROM chunks").pluck().get() ?? 0;
+    const chunkCount = this.chunkTotal;
+    // one equality lookup per term: fts5vocab scans its whole vocabulary for an IN list
+    const lookup = this.sql<[string], number>(
+      "SELECT doc FROM temp.chunk_fts_vocab WHERE term = ?",
+    ).pluck();
+    const documentFrequencies = new Map<string, number>();
+    for (const term of new Set(terms)) {
+      const frequency = lookup.get(term);
+      if (frequency !== undefined) documentFrequencies.set(term, frequency);
+    }
+    return { chunkCount, documentFrequencies };
+  }
+
   async vectorSearch(query: VectorQuery): Promise<ScoredChunk[]> {
     const collection = this.requireCollection(query.collection);
-    if (query.vector.length !== collection.embedding_dimensions) {
+    // a query embedded just before a re-index swapped the vectors is answered by the old index
+    const retired =
+      query.vector.length !== collection.embedding_dimensions &&
+      this.vectors.hasRetired(collection.id, query.vector.length);
+    if (query.vector.length !== collection.embedding_dimensions && !retired) {
       throw new AppError(
         "invalid_request",
         `The query vector has ${query.vector.length} dimensions; the collection uses ${collection.embedding_dimensions}.`,
@@ -484,7 +562,7 @@ export class SqliteStore implements Store {
     )
       .pluck()
       .all(collection.id, ...filter.params);
-    if (allowedIds.length <= this.options.exactScanThreshold) {
+    if (allowedIds.length <= this.options.exactScanThreshold && !retired) {
       return this.vectors.exactSearch(query.vector, query.k, allowedIds);
     }
     return this.vectors.search(collection.id, query.vector, query.k, {
@@ -543,6 +621,86 @@ export class SqliteStore implements Store {
     })();
   }
 
+  async parkJob(jobId: number, externalRef: string): Promise<boolean> {
+    return (
+      this.sql("UPDATE jobs SET external_ref = ? WHERE id = ? AND state = 'running'").run(
+        externalRef,
+        jobId,
+      ).changes > 0
+    );
+  }
+
+  async listParkedJobs(): Promise<ParkedJob[]> {
+    return this.sql<[], JobRow & { embedding_mode: string; external_ref: string }>(
+      `SELECT j.*, c.name AS collection_name FROM jobs j JOIN collections c ON c.id = j.collection_id
+         WHERE j.state = 'running' AND j.external_ref IS NOT NULL ORDER BY j.id`,
+    )
+      .all()
+      .map((row) => ({
+        ...withEmbeddingMode(toIngestJob(row), row),
+        externalRef: row.external_ref,
+      }));
+  }
+
+  async listChunkTexts(
+    collection: string,
+    page: { afterChunkId?: number | undefined; limit: number },
+  ): Promise<ChunkText[]> {
+    const { id } = this.requireCollection(collection);
+    return this.staging.listChunkTexts(id, page.afterChunkId ?? 0, page.limit);
+  }
+
+  async stageVectors(
+    collection: string,
+    embedding: EmbeddingConfig,
+    entries: { chunkId: number; vector: Float32Array }[],
+  ): Promise<void> {
+    this.staging.stage(this.requireCollection(collection).id, embedding, entries);
+  }
+
+  async swapEmbedding(
+    collection: string,
+    input: { embedding: EmbeddingConfig; documentEmbeddingTokens: Map<string, number> },
+  ): Promise<SwapOutcome> {
+    const { id } = this.requireCollection(collection);
+    const outcome = this.staging.swap(id, input.embedding, () => {
+      const update = this.sql(
+        "UPDATE documents SET embedding_tokens = ? WHERE collection_id = ? AND external_id = ?",
+      );
+      for (const [documentId, tokens] of input.documentEmbeddingTokens) {
+        update.run(tokens, id, documentId);
+      }
+      this.bumpGeneration(id);
+    });
+    // the cached row carries the dimensions, which just changed
+    this.collectionsByName.clear();
+    return outcome;
+  }
+
+  async discardStagedVectors(collection: string): Promise<void> {
+    this.staging.discard(this.requireCollection(collection).id);
+  }
+
+  private assertCurrentEmbedding(collectionId: number, embedding: EmbeddingConfig): void {
+    const current = this.sql<
+      [number],
+      { embedding_provider: string; embedding_model: string; embedding_dimensions: number }
+    >(
+      "SELECT embedding_provider, embedding_model, embedding_dimensions FROM collections WHERE id = ?",
+    ).get(collectionId);
+    if (
+      current &&
+      (current.embedding_provider !== embedding.provider ||
+        current.embedding_model !== embedding.model ||
+        current.embedding_dimensions !== embedding.dimensions)
+    ) {
+      throw new AppError(
+        "conflict",
+        "The collection was re-indexed under a new embedding configuration while this document was being embedded.",
+      );
+    }
+  }
+
   private deleteChunksOf(documentKey: number): number[] {
     const ids = this.sql<[number], number>("SELECT id FROM chunks WHERE document_key = ?")
       .pluck()
@@ -580,6 +738,7 @@ export class SqliteStore implements Store {
   }
 
   private bumpGeneration(collectionId: number): void {
+    this.chunkTotal = null;
     this.sql("UPDATE collections SET vector_generation = vector_generation + 1 WHERE id = ?").run(
       collectionId,
     );
@@ -594,8 +753,13 @@ export class SqliteStore implements Store {
   }
 
   private collectionRow(name: string): CollectionRow | undefined {
+    // one pass over the collection's documents instead of three (this runs on every search)
     return this.sql<[string], CollectionRow>(
-      `SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`,
+      `SELECT c.*, count(d.key) AS document_count,
+           coalesce(sum(d.chunk_count), 0) AS chunk_count,
+           coalesce(sum(d.embedding_tokens), 0) AS embedding_tokens
+         FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
+         WHERE c.name = ? GROUP BY c.id`,
     ).get(name);
   }
 
@@ -604,6 +768,8 @@ export class SqliteStore implements Store {
     name: string;
     embedding_dimensions: number;
   } {
+    const cached = this.collectionsByName.get(name);
+    if (cached) return cached;
     const row = this.sql<[string], { id: number; name: string; embedding_dimensions: number }>(
       "SELECT id, name, embedding_dimensions FROM collections WHERE name = ?",
     ).get(name);
@@ -611,6 +777,7 @@ export class SqliteStore implements Store {
       throw new AppError("not_found", `Collection "${name}" was not found.`, {
         param: "collection",
       });
+    this.collectionsByName.set(name, row);
     return row;
   }
 
@@ -638,6 +805,45 @@ export class SqliteStore implements Store {
   private timestamp(): string {
     return this.options.now().toISOString();
   }
+}
+
+/** What a backup wrote: paths relative to its directory, and their total size. */
+export interface BackupReport {
+  files: string[];
+  bytes: number;
+}
+
+async function copyStoreFiles(
+  db: Database.Database,
+  indexDirectory: string,
+  destination: string,
+): Promise<BackupReport> {
+  if (existsSync(destination) && readdirSync(destination).length > 0) {
+    throw new AppError("conflict", `The backup destination ${destination} is not empty.`);
+  }
+  mkdirSync(join(destination, "indexes"), { recursive: true });
+  // one step copies every page under one read snapshot; writers (WAL) are not blocked meanwhile
+  await db.backup(join(destination, "gleaner.db"), { progress: () => 1 << 30 });
+  const files = ["gleaner.db"];
+  const indexFiles = existsSync(indexDirectory) ? readdirSync(indexDirectory) : [];
+  for (const name of indexFiles) {
+    if (name.endsWith(".tmp")) continue;
+    try {
+      copyFileSync(join(indexDirectory, name), join(destination, "indexes", name));
+      files.push(`indexes/${name}`);
+    } catch (error) {
+      // a save replaced the file as we copied: the index is rebuilt from the database on restore
+      if ((error as { code?: string }).code !== "ENOENT") throw error;
+    }
+  }
+  const bytes = files.reduce((sum, file) => sum + statSync(join(destination, file)).size, 0);
+  return { files, bytes };
+}
+
+/** The job with its embedding mode, a column JobRow predates. */
+function withEmbeddingMode(job: IngestJob, row: object): IngestJob {
+  const mode = (row as { embedding_mode?: unknown }).embedding_mode;
+  return mode === "batch" ? { ...job, embeddingMode: "batch" } : job;
 }
 
 function isUniqueViolation(error: unknown): boolean {

@@ -30,6 +30,8 @@ export interface IndexLoadReport {
  */
 export class VectorIndexes {
   private readonly indexes = new Map<number, LoadedIndex>();
+  /** Indexes replaced by a re-index, kept briefly for queries embedded just before the swap. */
+  private readonly retired = new Map<number, { index: HnswIndex; until: number }>();
   readonly loadReports: IndexLoadReport[] = [];
 
   constructor(
@@ -86,7 +88,52 @@ export class VectorIndexes {
     });
   }
 
+  /** An index that belongs to no collection yet (a re-index builds one beside the live one). */
+  createDetached(dimensions: number, capacity: number): HnswIndex {
+    return HnswIndex.create({ ...this.hnsw, dimensions }, capacity);
+  }
+
+  /**
+   * Makes `index` the collection's live index at once. The old one keeps answering queries of
+   * its own (different) dimensions for `graceMs`: a search that embedded its query with the old
+   * configuration just before the swap still succeeds. Labels are chunk ids, so its hits are
+   * real chunks.
+   */
+  replace(collectionId: number, index: HnswIndex, graceMs = 60_000): void {
+    const old = this.indexes.get(collectionId);
+    if (old && old.index.parameters.dimensions !== index.parameters.dimensions) {
+      const retired = { index: old.index, until: Date.now() + graceMs };
+      this.retired.set(collectionId, retired);
+      // let the old graph's memory go once nobody can still be searching it
+      setTimeout(() => {
+        if (this.retired.get(collectionId) === retired) this.retired.delete(collectionId);
+      }, graceMs).unref();
+    } else this.retired.delete(collectionId);
+    this.indexes.set(collectionId, {
+      index,
+      path: this.pathOf(collectionId),
+      dirty: true,
+      saving: old?.saving ?? null,
+    });
+  }
+
+  /** Whether a query of `dimensions` can still be answered by a just-replaced index. */
+  hasRetired(collectionId: number, dimensions: number): boolean {
+    return this.retiredFor(collectionId, dimensions) !== null;
+  }
+
+  private retiredFor(collectionId: number, dimensions: number): HnswIndex | null {
+    const retired = this.retired.get(collectionId);
+    if (!retired) return null;
+    if (retired.until < Date.now()) {
+      this.retired.delete(collectionId);
+      return null;
+    }
+    return retired.index.parameters.dimensions === dimensions ? retired.index : null;
+  }
+
   drop(collectionId: number): void {
+    this.retired.delete(collectionId);
     this.indexes.delete(collectionId);
     removeIndexFiles(this.pathOf(collectionId));
   }
@@ -115,7 +162,11 @@ export class VectorIndexes {
     if (!entry) return [];
     const allowed = options.allowed;
     const filter = allowed ? (label: number) => allowed.has(label) : undefined;
-    return entry.index
+    const index =
+      entry.index.parameters.dimensions === vector.length
+        ? entry.index
+        : (this.retiredFor(collectionId, vector.length) ?? entry.index);
+    return index
       .search(normalized(vector), k, { ef: options.ef, filter })
       .map(({ label, score }) => ({ chunkId: label, score }));
   }
