@@ -74,6 +74,9 @@ export class SqliteStore implements Store {
   /** Chunks in all collections, for term statistics; null when it must be counted again. */
   private chunkTotal: number | null = null;
   private vocabularyReady = false;
+  /** Chunk document frequencies by term, valid while the chunk total stays near its basis. */
+  private readonly frequencyCache = new Map<string, number>();
+  private frequencyCacheBasis = 0;
   private readonly statements = new Map<string, Database.Statement>();
   /** Collections by name for the per-request look-up; cleared when one is created or dropped. */
   private readonly collectionsByName = new Map<
@@ -532,10 +535,21 @@ export class SqliteStore implements Store {
     const lookup = this.sql<[string], number>(
       "SELECT doc FROM temp.chunk_fts_vocab WHERE term = ?",
     ).pluck();
+    // IDF barely moves while a collection grows a little, so frequencies are remembered until
+    // the number of chunks drifts by more than 5% (each lookup costs about 0.1 ms)
+    if (Math.abs(chunkCount - this.frequencyCacheBasis) > 0.05 * this.frequencyCacheBasis) {
+      this.frequencyCache.clear();
+      this.frequencyCacheBasis = chunkCount;
+    }
     const documentFrequencies = new Map<string, number>();
     for (const term of new Set(terms)) {
-      const frequency = lookup.get(term);
-      if (frequency !== undefined) documentFrequencies.set(term, frequency);
+      let frequency = this.frequencyCache.get(term);
+      if (frequency === undefined) {
+        frequency = lookup.get(term) ?? 0;
+        if (this.frequencyCache.size >= 100_000) this.frequencyCache.clear();
+        this.frequencyCache.set(term, frequency);
+      }
+      if (frequency > 0) documentFrequencies.set(term, frequency);
     }
     return { chunkCount, documentFrequencies };
   }
