@@ -17,7 +17,9 @@ const VOCABULARY = (
 let sequence = 0;
 
 /** A document whose unique marker word finds it by keyword and whose text finds it by vector. */
-function makeDocument(prefix: string, length = 40): { id: string; text: string; marker: string } {
+// Short texts: each document is found by vector search with its own text among hundreds of
+// look-alikes drawn from the same 40 words, so the unique marker must weigh in the vector.
+function makeDocument(prefix: string, length = 16): { id: string; text: string; marker: string } {
   sequence += 1;
   const marker = `${prefix}m${sequence}q${Math.floor(Math.random() * 1e6)}`;
   const words = Array.from(
@@ -203,6 +205,71 @@ describe("durability of the real server process", { timeout: 240_000 }, () => {
     );
     console.log(
       `durability: ${ledger.acknowledged.size} acknowledged uploads killed-and-recovered over ${rounds.length} SIGKILLs`,
+    );
+  });
+
+  test("SIGKILL during a re-index keeps one whole embedding configuration", async (t) => {
+    const directory = makeTempDir();
+    directories.push(directory);
+    const env = { GLEANER_DATA_DIR: directory.path };
+    const ledger: Ledger = { acknowledged: new Map(), deleted: new Set(), uncertain: new Set() };
+    const server = await startServerProcess(env);
+    running.push(server);
+    const seed = Array.from({ length: 600 }, () => makeDocument("r"));
+    for (let start = 0; start < seed.length; start += 200) {
+      const batch = seed.slice(start, start + 200);
+      const response = await post(`${server.url}/v1/collections/default/documents?wait=false`, {
+        documents: batch.map(({ id, text }) => ({ id, text })),
+      });
+      assert.equal(response.status, 202, JSON.stringify(response.body));
+      for (const document of batch) ledger.acknowledged.set(document.id, document.text);
+    }
+    await drained(server.url, 120_000);
+    const before = (await (await fetch(`${server.url}/v1/collections/default`)).json()) as any;
+    const oldDimensions: number = before.embedding.dimensions;
+    // wider, not narrower: the check below finds each document by its text among hundreds of
+    // look-alikes, which fewer hash buckets would make a matter of luck
+    const newDimensions = oldDimensions * 2;
+
+    // the re-index runs while uploads go on, and the process dies at a moment of chance
+    let reindexAnswered = false;
+    const reindex = post(`${server.url}/v1/collections/default/reindex`, {
+      embedding: { provider: "local", dimensions: newDimensions },
+    }).then(
+      (response) => {
+        assert.equal(response.status, 200, JSON.stringify(response.body));
+        reindexAnswered = true;
+      },
+      () => undefined, // the connection died with the process
+    );
+    const stop = { now: false };
+    const loops = [0, 1].map((writer) => uploadLoop(server.url, writer, ledger, stop));
+    const wait = 50 + Math.floor(Math.random() * 600);
+    await delay(wait);
+    const exit = await server.kill("SIGKILL");
+    stop.now = true;
+    await Promise.all([reindex, ...loops]);
+    assert.equal(exit.signal, "SIGKILL");
+
+    const restarted = await startServerProcess(env);
+    running.push(restarted);
+    await verify(restarted.url, ledger);
+    const after = (await (await fetch(`${restarted.url}/v1/collections/default`)).json()) as any;
+    const dimensions: number = after.embedding.dimensions;
+    if (reindexAnswered) assert.equal(dimensions, newDimensions, "an answered re-index stays");
+    else assert.ok([oldDimensions, newDimensions].includes(dimensions), `dimensions ${dimensions}`);
+    assert.equal(after.document_count, (await listAll(restarted.url)).length);
+    assert.equal((await restarted.kill("SIGTERM")).code, 0);
+
+    const store = new SqliteStore({ dataDir: directory.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    try {
+      await assertIndexMatchesDatabase(store, directory.path);
+    } finally {
+      await store.close();
+    }
+    t.diagnostic(
+      `killed ${wait} ms into a re-index ${oldDimensions} -> ${newDimensions} dimensions (${reindexAnswered ? "answered" : "not answered"} before the kill); after restart the collection has ${dimensions} dimensions and ${ledger.acknowledged.size} acknowledged documents are ready and found`,
     );
   });
 
