@@ -1,7 +1,7 @@
 import { loadConfig } from "../src/config.ts";
 import { embedMany } from "../src/embed/embed-many.ts";
 import { EmbedderRegistry } from "../src/embed/embedder-registry.ts";
-import type { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import type { Store } from "../src/store/store.ts";
 import { log } from "./common.ts";
 import { syntheticDocuments } from "./corpus.ts";
 import type { IngestResult } from "./ingest.ts";
@@ -15,7 +15,7 @@ const CHUNKS_PER_DOCUMENT = 10;
  * FTS and HNSW state the ingest service produces, without its per-token chunking cost.
  */
 export async function buildSearchCorpus(
-  store: SqliteStore,
+  store: Store,
   collection: string,
   target: number,
 ): Promise<IngestResult> {

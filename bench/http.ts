@@ -22,8 +22,10 @@ const SERVER = fileURLToPath(new URL("./http-server.ts", import.meta.url));
 
 async function startChild(
   dataDir: string,
+  env: Record<string, string>,
 ): Promise<{ child: ChildProcess; port: number; barePort: number }> {
   const child = spawn(process.execPath, ["--import", "tsx", SERVER, dataDir], {
+    env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
@@ -78,13 +80,20 @@ async function cannon(
   };
 }
 
+export interface HttpOptions {
+  /** Extra environment for the server process, e.g. GLEANER_DATABASE_URL for a replica. */
+  env?: Record<string, string>;
+  connections?: number[];
+}
+
 /** Section 2: autocannon against search (three modes) and a bare Hono route, on loopback. */
 export async function runHttp(
   dataDir: string,
   collection: string,
   seconds: number,
+  options: HttpOptions = {},
 ): Promise<HttpRow[]> {
-  const { child, port, barePort } = await startChild(dataDir);
+  const { child, port, barePort } = await startChild(dataDir, options.env ?? {});
   const queries = syntheticQueries(500);
   let next = 0;
   const searchBody = (mode: string) => () =>
@@ -103,7 +112,7 @@ export async function runHttp(
   ];
   const rows: HttpRow[] = [];
   try {
-    for (const connections of [10, 50]) {
+    for (const connections of options.connections ?? [10, 50]) {
       for (const { target, url, body } of targets) {
         log(`HTTP ${target}, ${connections} connections, ${seconds} s`);
         rows.push({

@@ -10,6 +10,7 @@ import { pageRange } from "../src/ingest/page-ranges.ts";
 import { parseDocument } from "../src/ingest/parsers/index.ts";
 import { countTokens } from "../src/ingest/tokenizer.ts";
 import type { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import type { Store } from "../src/store/store.ts";
 import { fmt, log, SHARED_DIR, table } from "./common.ts";
 
 export interface StageTimes {
@@ -37,7 +38,7 @@ export interface SourceDocument {
 }
 
 /** Creates a collection embedded by the built-in local model with default chunking. */
-export async function createLocalCollection(store: SqliteStore, name: string): Promise<void> {
+export async function createLocalCollection(store: Store, name: string): Promise<void> {
   const config = loadConfig({ GLEANER_LOG_LEVEL: "silent" });
   await store.createCollection(
     resolveCollectionSettings(

@@ -1,19 +1,31 @@
-// npx tsx bench/postgres.ts [--n=10000] [--queries=300] [--url=postgres://…] [--write]
-// pgvector HNSW (through PostgresStore, over the wire) beside hnswlib-node on the same vectors.
+// Section 6 of `npm run bench` (`--only=postgres`), or on its own:
+// npx tsx bench/postgres.ts [--n=10000] [--queries=300] [--http-chunks=3000] [--url=postgres://…] [--write]
+// pgvector HNSW (through PostgresStore, over the wire) beside hnswlib-node on the same vectors,
+// then HTTP search through a Gleaner replica whose store is that PostgreSQL.
+import { type ChildProcess, spawn } from "node:child_process";
 import { appendFileSync } from "node:fs";
-import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import hnswlib from "hnswlib-node";
 import pg from "pg";
 import { PostgresStore } from "../src/store/postgres/postgres-store.ts";
-import { type PgliteServer, startPgliteServer } from "../test/support/pglite-server.ts";
 import { fmt, log, machineInfo, percentile, table } from "./common.ts";
+import { buildSearchCorpus } from "./corpus-store.ts";
+import { freshStoreDir } from "./gleaner-store.ts";
+import { httpMarkdown, runHttp } from "./http.ts";
+import { createLocalCollection } from "./ingest.ts";
 import { DIMENSIONS, K, loadDataset, row } from "./vectors.ts";
 
-const args = process.argv.slice(2);
-const option = (name: string) =>
-  args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
-const N = Number(option("n") ?? 10_000);
-const QUERY_COUNT = Number(option("queries") ?? 300);
+export interface PostgresBenchOptions {
+  n: number;
+  queries: number;
+  /** Chunks of the collection the replica serves over HTTP (0: no HTTP rows). */
+  httpChunks: number;
+  httpSeconds: number;
+  /** An existing server; absent, PGlite is started in a child process. */
+  url?: string | undefined;
+}
+
 const EFS = [20, 40, 80, 160];
 const CHUNKS_PER_DOCUMENT = 1_000;
 const HNSW = { m: 16, efConstruction: 64 };
@@ -23,6 +35,18 @@ interface Point {
   recall: number;
   qps: number;
   p50Ms: number;
+}
+
+/** PGlite on 127.0.0.1 in its own process; resolves with its URL once it listens. */
+async function startPgliteChild(): Promise<{ child: ChildProcess; url: string }> {
+  const script = fileURLToPath(new URL("./pglite-child.ts", import.meta.url));
+  const child = spawn(process.execPath, ["--import", "tsx", script], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+    return { child, url: (JSON.parse(line) as { url: string }).url };
+  }
+  throw new Error("bench: the PGlite child exited before listening");
 }
 
 function recall(truth: Int32Array, found: number[][]): number {
@@ -38,11 +62,12 @@ async function measure(
   ef: number,
   search: (qi: number) => Promise<number[]> | number[],
   truth: Int32Array,
+  queryCount: number,
 ): Promise<Point> {
   const found: number[][] = [];
   const latencies: number[] = [];
   const started = performance.now();
-  for (let qi = 0; qi < QUERY_COUNT; qi++) {
+  for (let qi = 0; qi < queryCount; qi++) {
     const t = performance.now();
     found.push(await search(qi));
     latencies.push(performance.now() - t);
@@ -51,12 +76,16 @@ async function measure(
   return {
     ef,
     recall: recall(truth, found),
-    qps: QUERY_COUNT / seconds,
+    qps: queryCount / seconds,
     p50Ms: percentile(latencies, 0.5),
   };
 }
 
-async function main(): Promise<void> {
+/** Runs the PostgreSQL section; resolves with its Markdown and headline. */
+export async function runPostgresBench(
+  options: PostgresBenchOptions,
+): Promise<{ markdown: string; headline: string }> {
+  const { n: N, queries: QUERY_COUNT } = options;
   const dataset = loadDataset(N);
   const truth = dataset.truth.subarray(0, QUERY_COUNT * K);
 
@@ -83,12 +112,17 @@ async function main(): Promise<void> {
   for (const ef of EFS) {
     index.setEf(ef);
     raw.push(
-      await measure(ef, (qi) => index.searchKnn(queries[qi] as number[], K).neighbors, truth),
+      await measure(
+        ef,
+        (qi) => index.searchKnn(queries[qi] as number[], K).neighbors,
+        truth,
+        QUERY_COUNT,
+      ),
     );
   }
 
-  const pglite: PgliteServer | null = option("url") ? null : await startPgliteServer();
-  const url = option("url") ?? (pglite as PgliteServer).url;
+  const pglite = options.url ? null : await startPgliteChild();
+  const url = options.url ?? (pglite as { url: string }).url;
   const store = new PostgresStore({ connectionString: url, poolSize: 2, hnsw: HNSW });
   await store.open();
   const name = `bench-${Date.now()}`;
@@ -166,22 +200,49 @@ async function main(): Promise<void> {
             })
           ).map((hit) => chunkToRow.get(hit.chunkId) ?? -1),
         truth,
+        QUERY_COUNT,
       ),
     );
   }
   await store.deleteCollection(name);
+
+  // HTTP through a replica: a Gleaner server process whose only state is this database
+  let httpSection: string[] = [];
+  let httpHeadline = "";
+  if (options.httpChunks > 0) {
+    log(`pgvector: search corpus of ${options.httpChunks} chunks for the replica`);
+    await createLocalCollection(store, "synthetic");
+    const corpus = await buildSearchCorpus(store, "synthetic", options.httpChunks);
+    const rows = await runHttp(freshStoreDir("replica"), "synthetic", options.httpSeconds, {
+      env: { GLEANER_DATABASE_URL: url },
+      connections: [10],
+    });
+    await store.deleteCollection("synthetic");
+    const hybrid = rows.find((r) => r.target === "search hybrid");
+    httpHeadline = hybrid
+      ? ` HTTP hybrid search through a replica (${fmt(options.httpChunks)} chunks, 10 connections): ${fmt(hybrid.requestsPerSecond)} req/s, p50 ${fmt(hybrid.p50, 1)} ms, p99 ${fmt(hybrid.p99, 1)} ms, ${hybrid.errors + hybrid.non2xx} errors.`
+      : "";
+    httpSection = [
+      `HTTP through a replica: \`gleaner\` server process with \`GLEANER_DATABASE_URL\` set (no local state), ` +
+        `${fmt(corpus.chunks)} synthetic chunks filled at ${fmt(corpus.chunks / corpus.seconds)} chunks/s through PostgresStore, ` +
+        `autocannon ${options.httpSeconds} s per row on loopback, k=10; the bare route is served by the same process.`,
+      "",
+      httpMarkdown(rows),
+      "",
+    ];
+  }
   await store.close();
-  await pglite?.close();
+  pglite?.child.kill("SIGTERM");
 
   const machine = machineInfo();
   const markdown = [
     "",
-    `## PostgreSQL + pgvector beside hnswlib-node (${new Date().toISOString().slice(0, 10)})`,
+    `#### PostgreSQL + pgvector beside hnswlib-node (${new Date().toISOString().slice(0, 10)})`,
     "",
-    `\`npx tsx bench/postgres.ts --n=${N} --queries=${QUERY_COUNT}${option("url") ? " --url=…" : ""}\` — ` +
+    `N = ${fmt(N)}: ` +
       `${fmt(N)} seeded ${DIMENSIONS}-d unit vectors (bench/vectors.ts), ${QUERY_COUNT} held-out queries, ` +
       `recall@${K} against exact top-${K}; both HNSW graphs M=${HNSW.m}, efConstruction=${HNSW.efConstruction}. ` +
-      `Node ${machine.node}, ${machine.cores} cores. PostgreSQL: ${option("url") ? "the given server" : "PGlite (PostgreSQL 18 compiled to WASM, one session, pgvector 0.8.7) over the wire protocol on 127.0.0.1"}; ` +
+      `Node ${machine.node}, ${machine.cores} cores. PostgreSQL: ${options.url ? "the given server" : "PGlite (PostgreSQL 18 compiled to WASM, one session, pgvector 0.8.7) over the wire protocol on 127.0.0.1"}; ` +
       "queries go through `PostgresStore.vectorSearch` (pool, transaction, `hnsw.ef_search`), one at a time.",
     "",
     table(
@@ -198,19 +259,33 @@ async function main(): Promise<void> {
     "",
     `Inserts: hnswlib-node ${fmt(hnswInsertsPerS)} vectors/s (addPoint only); PostgresStore ` +
       `${fmt(pgInsertsPerS)} chunks/s through enqueue → claim → commitIngest (rows, tsvector, HNSW index maintained on insert).`,
-    option("url")
+    options.url
       ? ""
-      : "PGlite runs PostgreSQL single-threaded in WebAssembly in the benchmark's own process, so its absolute " +
+      : "PGlite runs PostgreSQL single-threaded in WebAssembly (in a child process), so its absolute " +
         "numbers are far below a native PostgreSQL server; recall is what carries over.",
     "",
+    ...httpSection,
   ].join("\n");
+  const best = pgPoints.find((point) => point.recall >= 0.95) ?? pgPoints.at(-1);
+  const headline =
+    `PostgreSQL (PGlite) N=${fmt(N)}: pgvector HNSW recall@10 ${best?.recall.toFixed(3)} at ${fmt(best?.qps ?? 0, 1)} q/s (ef=${best?.ef}), ` +
+    `ingest ${fmt(pgInsertsPerS)} chunks/s.${httpHeadline}`;
+  return { markdown, headline };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const args = process.argv.slice(2);
+  const option = (name: string) =>
+    args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const { markdown } = await runPostgresBench({
+    n: Number(option("n") ?? 10_000),
+    queries: Number(option("queries") ?? 300),
+    httpChunks: Number(option("http-chunks") ?? 3_000),
+    httpSeconds: Number(option("http-seconds") ?? 5),
+    url: option("url"),
+  });
   process.stdout.write(markdown);
   if (args.includes("--write")) {
     appendFileSync(fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url)), markdown);
   }
 }
-
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exitCode = 1;
-});

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=ann,startup,ingest,http] [-- --no-write]
+// npm run bench [-- --quick] [-- --only=ann,startup,ingest,http,postgres] [-- --no-write]
 import { appendFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -17,6 +17,7 @@ import {
   pdfDocuments,
   type SourceDocument,
 } from "./ingest.ts";
+import { runPostgresBench } from "./postgres.ts";
 import { runStartup, type StartupResult, startupMarkdown } from "./startup.ts";
 
 const args = process.argv.slice(2);
@@ -36,6 +37,7 @@ const PLAN = quick
       httpSeconds: 3,
       pdfLimit: 4,
       rounds: 1,
+      postgres: { n: 2_000, queries: 200, httpChunks: 1_000, httpSeconds: 3 },
     }
   : {
       annSizes: [10_000, 100_000, 1_000_000],
@@ -44,6 +46,7 @@ const PLAN = quick
       httpSeconds: 10,
       pdfLimit: Infinity,
       rounds: 3,
+      postgres: { n: 10_000, queries: 300, httpChunks: 5_000, httpSeconds: 10 },
     };
 if (nArg) PLAN.annSizes = nArg.split(",").map(Number);
 setRounds(PLAN.rounds);
@@ -197,6 +200,12 @@ if (wants("http") && corpusDir) {
       `HTTP hybrid search on ${label(PLAN.corpusChunks)} chunks, 10 connections: ${fmt(hybrid.requestsPerSecond)} req/s = ${(ratio * 100).toFixed(0)}% of the bare route by wall clock, ${(cpuRatio * 100).toFixed(0)}% by server CPU per request (${fmt(hybrid.serverCpuMs, 2)} vs ${fmt(bare.serverCpuMs, 2)} ms) — target ≥ 50%: ${ratio >= 0.5 ? "met" : "MISSED"}; p99 ${fmt(hybrid.p99, 1)} ms — target < 50 ms: ${hybrid.p99 < 50 ? "met" : "MISSED"}.`,
     );
   }
+}
+
+if (wants("postgres")) {
+  const { markdown, headline } = await runPostgresBench(PLAN.postgres);
+  sections.push("### 6. PostgreSQL + pgvector backend (PGlite over the wire)", markdown);
+  headlines.push(headline);
 }
 
 const machine = machineInfo();
