@@ -1,5 +1,8 @@
-import { rmSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
 import hnswlib from "hnswlib-node";
 import { cacheDir, fmt, label, log, percentile, rssMb, table } from "./common.ts";
 import {
@@ -74,34 +77,45 @@ interface Searcher {
   setEf: (ef: number | undefined) => void;
 }
 
-/** Raw index built the way a user of the library would: plain arrays, one insert per call. */
-function buildRaw(dataset: Dataset): { searcher: Searcher; raw: Omit<AnnResult["raw"], "curve"> } {
-  const rssBefore = rssMb();
-  const index = new hnswlib.HierarchicalNSW("ip", DIMENSIONS);
-  index.initIndex({ maxElements: dataset.n, m: 16, efConstruction: 200, randomSeed: 100 });
-  const scratch = new Array<number>(DIMENSIONS).fill(0);
-  const started = performance.now();
-  for (let i = 0; i < dataset.n; i++) {
-    const vector = row(dataset.base, i);
-    for (let d = 0; d < DIMENSIONS; d++) scratch[d] = vector[d] as number;
-    index.addPoint(scratch, i);
-    if (i > 0 && i % 100_000 === 0) log(`raw hnswlib: ${i} inserted`);
-  }
-  const buildS = (performance.now() - started) / 1000;
-  const rssDeltaMb = rssMb() - rssBefore;
+const RAW_BUILDER = fileURLToPath(new URL("./raw-build-child.ts", import.meta.url));
+
+/**
+ * Starts building the raw index in a child process (plain arrays, one insert per call, as a user
+ * of the library would), so it runs on the other core while Gleaner's store is built here.
+ */
+function startRawBuild(dataset: Dataset): () => Promise<RawBuild> {
   const file = join(cacheDir("tmp"), `raw-${dataset.n}.hnsw`);
-  index.writeIndexSync(file);
-  const indexBytes = statSync(file).size;
-  rmSync(file, { force: true });
-  // the raw library at its best: queries already plain arrays, ef set once per row
-  const queries = Array.from({ length: dataset.queries.length / DIMENSIONS }, (_, qi) =>
-    Array.from(row(dataset.queries, qi)),
-  );
-  const searcher: Searcher = {
-    setEf: (ef) => index.setEf(ef ?? 64),
-    search: (qi) => Int32Array.from(index.searchKnn(queries[qi] as number[], K).neighbors),
+  const child = spawn(process.execPath, ["--import", "tsx", RAW_BUILDER, String(dataset.n), file], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const done = (async () => {
+    let reported: Omit<AnnResult["raw"], "curve"> | null = null;
+    for await (const line of createInterface({ input: child.stdout as NodeJS.ReadableStream })) {
+      reported = JSON.parse(line) as Omit<AnnResult["raw"], "curve">;
+    }
+    if (!reported) throw new Error("bench: the raw hnswlib-node build failed");
+    return reported;
+  })();
+  return async () => {
+    const raw = await done;
+    const index = new hnswlib.HierarchicalNSW("ip", DIMENSIONS);
+    index.readIndexSync(file);
+    rmSync(file, { force: true });
+    // the raw library at its best: queries already plain arrays, ef set once per row
+    const queries = Array.from({ length: dataset.queries.length / DIMENSIONS }, (_, qi) =>
+      Array.from(row(dataset.queries, qi)),
+    );
+    const searcher: Searcher = {
+      setEf: (ef) => index.setEf(ef ?? 64),
+      search: (qi) => Int32Array.from(index.searchKnn(queries[qi] as number[], K).neighbors),
+    };
+    return { searcher, raw };
   };
-  return { searcher, raw: { buildS, indexBytes, rssDeltaMb } };
+}
+
+interface RawBuild {
+  searcher: Searcher;
+  raw: Omit<AnnResult["raw"], "curve">;
 }
 
 async function buildGleaner(dataset: Dataset) {
@@ -185,10 +199,12 @@ function exactScan(dataset: Dataset): AnnResult["exact"] {
 /** Section 1: raw hnswlib-node vs Gleaner's store vector search vs an exact scan at size n. */
 export async function runAnn(n: number): Promise<AnnResult> {
   const dataset = loadDataset(n);
-  log(`ANN n=${label(n)}: building raw hnswlib-node`);
-  const raw = buildRaw(dataset);
-  log(`ANN n=${label(n)}: building Gleaner store (commit path)`);
+  log(
+    `ANN n=${label(n)}: building raw hnswlib-node (child process) and Gleaner store (commit path)`,
+  );
+  const rawBuilt = startRawBuild(dataset);
   const gleaner = await buildGleaner(dataset);
+  const raw = await rawBuilt();
   const rawCurve: CurvePoint[] = [];
   const ourCurve: CurvePoint[] = [];
   for (const ef of EFS) {
