@@ -115,6 +115,7 @@ export class Rm3Reranker {
     firstPass: readonly ScoredChunk[],
     search: (text: string, k: number) => Promise<ScoredChunk[]>,
     options: Rm3Options,
+    expansionCandidates?: readonly ScoredChunk[],
   ): Promise<{ results: ScoredChunk[]; expansion: Map<string, number> }> {
     const unchanged = { results: [...firstPass], expansion: new Map<string, number>() };
     if (!this.store.termStatistics || firstPass.length === 0) return unchanged;
@@ -131,7 +132,9 @@ export class Rm3Reranker {
     );
     if (expansion.size === 0) return unchanged;
     const model = interpolateQueryModels(original, expansion, options.originalWeight);
-    const found = await search([...expansion.keys()].join(" "), options.candidates);
+    // the caller may already hold a keyword search for (nearly) the same expansion terms
+    const found =
+      expansionCandidates ?? (await search([...expansion.keys()].join(" "), options.candidates));
     const ids = [...new Set([...firstIds, ...found.map((result) => result.chunkId)])];
     const [candidateCounts, statistics] = await Promise.all([
       this.countsOf(ids),
