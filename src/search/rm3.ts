@@ -136,11 +136,12 @@ export class Rm3Reranker {
     const found =
       expansionCandidates ?? (await search([...expansion.keys()].join(" "), options.candidates));
     const ids = [...new Set([...firstIds, ...found.map((result) => result.chunkId)])];
-    const [candidateCounts, statistics] = await Promise.all([
-      this.countsOf(ids),
+    const [newCounts, statistics] = await Promise.all([
+      this.countsOf(ids.filter((id) => !firstCounts.has(id))),
       this.statistics(collection, [...model.keys()]),
     ]);
     if (!statistics) return unchanged;
+    const candidateCounts = new Map([...firstCounts, ...newCounts]);
     return {
       results: this.score(ids, candidateCounts, model, original, statistics, options),
       expansion,
