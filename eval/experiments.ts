@@ -2,6 +2,8 @@ import { parseArgs } from "node:util";
 import { loadConfig } from "../src/config.ts";
 import { EmbedderRegistry } from "../src/embed/embedder-registry.ts";
 import { STOP_WORDS } from "../src/embed/text-analysis.ts";
+import { DEFAULT_BM25 } from "../src/search/bm25.ts";
+import type { Rm3Options } from "../src/search/rm3.ts";
 import {
   DEFAULT_SEARCH_OPTIONS,
   type SearchMode,
@@ -34,7 +36,92 @@ const FB = (documents: number, terms: number, weight: number, keywordWeight = 0)
   weight,
   keywordWeight,
 });
+const SHIPPED_FB = DEFAULT_SEARCH_OPTIONS.feedback;
+const NO_KWEXP = SHIPPED_FB && { ...SHIPPED_FB, keywordWeight: 0 };
+const ANSERINI_BM25 = { k1: 0.9, b: 0.4 };
+// RM3 as Anserini sets it (10 docs, 10 terms, λ 0.5), textbook BM25, no proximity; variants
+// override from here, so the names below say everything that differs
+const RM3 = (overrides: Partial<Rm3Options> = {}, weight = 1) => ({
+  documents: 10,
+  terms: 10,
+  originalWeight: 0.5,
+  candidates: 100,
+  bm25: DEFAULT_BM25,
+  proximity: false,
+  ...overrides,
+  weight,
+});
+// the RM3 list alone (keyword and vector lists weighted 0)
+const RM3_ALONE = (overrides: Partial<Rm3Options> = {}): Partial<SearchOptions> => ({
+  keywordWeight: 0,
+  vectorWeight: 0,
+  rm3: RM3(overrides),
+});
+const PROX20 = { terms: 20, proximity: true };
+const RM3_VARIANTS: Variant[] = [
+  ["rm3 check: JS BM25 re-score, λ 1 (= keyword ranking)", RM3_ALONE({ originalWeight: 1 })],
+  ["rm3 keyword alone 10/10/0.5", RM3_ALONE()],
+  ["rm3 keyword alone 10/20/0.5", RM3_ALONE({ terms: 20 })],
+  ["rm3 keyword alone 10/10/0.6", RM3_ALONE({ originalWeight: 0.6 })],
+  ["rm3 keyword alone 10/10/0.5 k1 0.9 b 0.4", RM3_ALONE({ bm25: ANSERINI_BM25 })],
+  ["rm3 keyword alone 10/10/0.5, 200 candidates", RM3_ALONE({ candidates: 200 })],
+  ["rm3 keyword alone 10/20/0.5, 200 candidates", RM3_ALONE({ terms: 20, candidates: 200 })],
+  ["rm3 keyword alone 10/20/0.5, k1 0.9 b 0.4", RM3_ALONE({ terms: 20, bm25: ANSERINI_BM25 })],
+  ["rm3p BM25TP alone: λ 1 + proximity", RM3_ALONE({ originalWeight: 1, proximity: true })],
+  ["rm3p keyword alone 10/10/0.5 + proximity", RM3_ALONE({ proximity: true })],
+  ["rm3p keyword alone 10/20/0.5 + proximity", RM3_ALONE(PROX20)],
+  [
+    "rm3p keyword alone 10/20/0.5 + proximity, k1 0.9 b 0.4",
+    RM3_ALONE({ ...PROX20, bm25: ANSERINI_BM25 }),
+  ],
+  ["rm3h hybrid: shipped + rm3 10 w1", { feedback: SHIPPED_FB, rm3: RM3() }],
+  ["rm3h hybrid: shipped + rm3 10 w2", { feedback: SHIPPED_FB, rm3: RM3({}, 2) }],
+  ["rm3h hybrid: shipped + rm3 20 w1", { feedback: SHIPPED_FB, rm3: RM3({ terms: 20 }) }],
+  ["rm3h hybrid: shipped + rm3 20 w2", { feedback: SHIPPED_FB, rm3: RM3({ terms: 20 }, 2) }],
+  [
+    "rm3h hybrid: rm3 10 + PRF vector (kw 0, no kwexp)",
+    { keywordWeight: 0, feedback: NO_KWEXP, rm3: RM3() },
+  ],
+  [
+    "rm3h hybrid: rm3 10 w2 + PRF vector (kw 0, no kwexp)",
+    { keywordWeight: 0, feedback: NO_KWEXP, rm3: RM3({}, 2) },
+  ],
+  ["rm3h hybrid: kw + rm3 10 + PRF vector (no kwexp)", { feedback: NO_KWEXP, rm3: RM3() }],
+  ["rm3h hybrid: shipped + rm3 10+prox", { feedback: SHIPPED_FB, rm3: RM3({ proximity: true }) }],
+  ["rm3h hybrid: shipped + rm3 20+prox (new default)", { feedback: SHIPPED_FB, rm3: RM3(PROX20) }],
+  ["rm3h hybrid: shipped + rm3 20+prox w2", { feedback: SHIPPED_FB, rm3: RM3(PROX20, 2) }],
+  [
+    "rm3h hybrid: shipped + rm3 20+prox k1 0.9 b 0.4",
+    { feedback: SHIPPED_FB, rm3: RM3({ ...PROX20, bm25: ANSERINI_BM25 }) },
+  ],
+  [
+    "rm3h hybrid: rm3 20+prox + PRF vector (kw 0, no kwexp)",
+    { keywordWeight: 0, feedback: NO_KWEXP, rm3: RM3(PROX20) },
+  ],
+  [
+    "rm3h hybrid: rm3 20+prox + PRF vector + kwexp (kw 0)",
+    { keywordWeight: 0, feedback: SHIPPED_FB, rm3: RM3(PROX20) },
+  ],
+  [
+    "rm3h hybrid: kw + rm3 20+prox + PRF vector (no kwexp)",
+    { feedback: NO_KWEXP, rm3: RM3(PROX20) },
+  ],
+  [
+    "rm3h hybrid: rm3 20+prox + PRF vector, score fusion",
+    { keywordWeight: 0, fusion: "score", feedback: NO_KWEXP, rm3: RM3(PROX20) },
+  ],
+  [
+    "rm3h hybrid: rm3 20+prox + PRF vector, rrfK 20",
+    { keywordWeight: 0, rrfK: 20, feedback: NO_KWEXP, rm3: RM3(PROX20) },
+  ],
+].map(([name, search]) => ({
+  name: name as string,
+  mode: "hybrid",
+  store: STOP,
+  search: search as Partial<SearchOptions>,
+}));
 const VARIANTS: Variant[] = [
+  ...RM3_VARIANTS,
   {
     name: "hybrid, PRF 10/20/0.5 +kwexp 0.5, kw 1",
     mode: "hybrid",
@@ -158,10 +245,16 @@ const VARIANTS: Variant[] = [
   { name: "keyword, title x2", mode: "keyword", store: { keywordWeights: { title: 2, text: 1 } } },
   { name: "hybrid, stop words, IDF", mode: "hybrid", store: STOP },
   {
-    name: "hybrid, shipped defaults (stop words, IDF, PRF 10/20/0.5 + expansion keyword list)",
+    name: "hybrid, previous defaults (stop words, IDF, PRF 10/20/0.5 + expansion keyword list)",
     mode: "hybrid",
     store: STOP,
     search: { feedback: DEFAULT_SEARCH_OPTIONS.feedback },
+  },
+  {
+    name: "hybrid, shipped defaults (previous + RM3 20 terms, proximity)",
+    mode: "hybrid",
+    store: STOP,
+    search: { feedback: DEFAULT_SEARCH_OPTIONS.feedback, rm3: DEFAULT_SEARCH_OPTIONS.rm3 },
   },
   {
     name: "hybrid, stop words, IDF, kw 2",
@@ -238,6 +331,7 @@ try {
     const search = new SearchService(store, new EmbedderRegistry(config), {
       ...DEFAULT_SEARCH_OPTIONS,
       feedback: null,
+      rm3: null,
       ...variant.search,
     });
     const latencies: number[] = [];

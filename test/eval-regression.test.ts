@@ -12,8 +12,8 @@ import { InProcessTarget } from "../eval/targets.ts";
  * below the values measured when they were set (see EVAL.md), so a ranking regression fails.
  */
 const CRANFIELD = fileURLToPath(new URL("../../shared/datasets/cranfield", import.meta.url));
-// measured 2026-11-25: baseline 0.442, keyword 0.444, hybrid 0.460 (nDCG@10)
-const FLOORS = { baseline: 0.42, keyword: 0.42, hybrid: 0.44 };
+// measured 2026-12-01: baseline 0.442, keyword 0.444, hybrid 0.465 (nDCG@10; 0.460 before RM3)
+const FLOORS = { baseline: 0.42, keyword: 0.42, hybrid: 0.45 };
 
 describe("retrieval quality on a Cranfield subset", () => {
   it("keyword and hybrid stay above their floors and hybrid is not below BM25", {

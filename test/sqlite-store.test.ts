@@ -109,3 +109,37 @@ describe("SQLite store: the HNSW file is a cache of SQLite", () => {
     dir.remove();
   });
 });
+
+describe("SQLite store: averageKeywordLength", () => {
+  test("is the mean of indexed title + text tokens per chunk, deleted chunks excluded", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    try {
+      await store.createCollection(collection);
+      // title "t" (1 token) + text: 5 and 3 tokens per chunk, stop words counted as FTS5 does
+      await putDocument(store, {
+        collection: "idx",
+        id: "a",
+        title: "t",
+        texts: [
+          { text: "the one two three", axis: 0 },
+          { text: "five six", axis: 1 },
+        ],
+      });
+      assert.equal(await store.averageKeywordLength("idx"), 4);
+      await putDocument(store, {
+        collection: "idx",
+        id: "b",
+        title: "t",
+        texts: [{ text: "seven eight nine ten eleven twelve thirteen", axis: 2 }],
+      });
+      assert.equal(await store.averageKeywordLength("idx"), 16 / 3);
+      await store.deleteDocument("idx", "b");
+      assert.equal(await store.averageKeywordLength("idx"), 4);
+    } finally {
+      await store.close();
+      dir.remove();
+    }
+  });
+});

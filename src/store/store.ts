@@ -240,6 +240,12 @@ export interface Store {
    * scope than the collection (SQLite counts over its one FTS5 index, shared by all collections).
    */
   termStatistics?(collection: string, terms: string[]): Promise<TermStatistics>;
+  /**
+   * Optional: the mean number of indexed tokens per chunk (title and text, stop words
+   * included), the avgdl of BM25 re-scoring; same scope as `termStatistics`. Search estimates
+   * it from its candidates when absent.
+   */
+  averageKeywordLength?(collection: string): Promise<number>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
 

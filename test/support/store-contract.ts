@@ -425,6 +425,24 @@ export function runStoreContract(
       );
     });
 
+    test("averageKeywordLength, where offered, is a mean over the indexed chunks", async () => {
+      if (!store.averageKeywordLength) return; // optional: search estimates it from candidates
+      await store.createCollection(collection("c-avglen"));
+      await putDocument(store, {
+        collection: "c-avglen",
+        id: "a",
+        texts: [
+          { text: "one two three four", axis: 0 },
+          { text: "five six", axis: 1 },
+        ],
+      });
+      // the scope may be wider than the collection (SQLite: the whole installation), so only
+      // its sanity is part of the contract
+      const average = await store.averageKeywordLength("c-avglen");
+      assert.ok(Number.isFinite(average) && average > 0, `average ${average}`);
+      await assert.rejects(store.averageKeywordLength("nope"), { type: "not_found" });
+    });
+
     test("vector search rejects a vector of the wrong dimension", async () => {
       await store.createCollection(collection("c-dims"));
       await assert.rejects(

@@ -77,6 +77,7 @@ export class SqliteStore implements Store {
   /** Chunk document frequencies by term, valid while the chunk total stays near its basis. */
   private readonly frequencyCache = new Map<string, number>();
   private frequencyCacheBasis = 0;
+  private averageLengthCache: { basis: number; value: number } | null = null;
   private readonly statements = new Map<string, Database.Statement>();
   /** Collections by name for the per-request look-up; cleared when one is created or dropped. */
   private readonly collectionsByName = new Map<
@@ -552,6 +553,26 @@ export class SqliteStore implements Store {
       if (frequency > 0) documentFrequencies.set(term, frequency);
     }
     return { chunkCount, documentFrequencies };
+  }
+
+  async averageKeywordLength(collection: string): Promise<number> {
+    this.requireCollection(collection);
+    this.chunkTotal ??= this.sql<[], number>("SELECT count(*) FROM chunks").pluck().get() ?? 0;
+    const chunkCount = this.chunkTotal;
+    if (chunkCount === 0) return 0;
+    // summing the vocabulary scans it once; like document frequencies, the mean barely moves
+    // until the number of chunks drifts by 5%. (FTS5's own averages record is not used: with
+    // contentless_delete it keeps counting deleted rows.)
+    const cached = this.averageLengthCache;
+    if (cached && Math.abs(chunkCount - cached.basis) <= 0.05 * cached.basis) return cached.value;
+    this.db.exec(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)",
+    );
+    const tokens =
+      this.sql<[], number>("SELECT total(cnt) FROM temp.chunk_fts_vocab").pluck().get() ?? 0;
+    const value = tokens / chunkCount;
+    this.averageLengthCache = { basis: chunkCount, value };
+    return value;
   }
 
   async vectorSearch(query: VectorQuery): Promise<ScoredChunk[]> {
