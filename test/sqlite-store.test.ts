@@ -109,3 +109,38 @@ describe("SQLite store: the HNSW file is a cache of SQLite", () => {
     dir.remove();
   });
 });
+
+describe("SQLite store: collection counts read per search are cached", () => {
+  test("counts follow writes on this connection and commits from another", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    const counts = async (s: SqliteStore) => {
+      const record = await s.getCollection("idx");
+      return [record?.documentCount, record?.chunkCount];
+    };
+    assert.deepEqual(await counts(store), [40, 40]);
+    assert.deepEqual(await counts(store), [40, 40]);
+    await putDocument(store, {
+      collection: "idx",
+      id: "extra",
+      texts: [
+        { text: "one", axis: 1 },
+        { text: "two", axis: 2 },
+      ],
+    });
+    assert.deepEqual(await counts(store), [41, 42]);
+    assert.equal(await store.deleteDocument("idx", "d0"), true);
+    assert.deepEqual(await counts(store), [40, 41]);
+
+    const other = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await other.open();
+    assert.equal(await other.deleteDocument("idx", "d1"), true);
+    assert.deepEqual(await counts(store), [39, 40]);
+    await other.close();
+
+    await store.deleteCollection("idx");
+    assert.equal(await store.getCollection("idx"), null);
+    await store.close();
+    dir.remove();
+  });
+});

@@ -83,6 +83,9 @@ export class SqliteStore implements Store {
     string,
     { id: number; name: string; embedding_dimensions: number }
   >();
+  /** collectionRow results, valid while the change stamp they were read at is current. */
+  private readonly collectionRows = new Map<string, CollectionRow>();
+  private collectionRowsStamp = "";
   private readonly options: Required<Omit<SqliteStoreOptions, "hnsw" | "keywordStopWords">> & {
     hnsw: Omit<HnswParameters, "dimensions">;
     keywordStopWords: ReadonlySet<string> | undefined;
@@ -767,14 +770,28 @@ export class SqliteStore implements Store {
   }
 
   private collectionRow(name: string): CollectionRow | undefined {
-    // one pass over the collection's documents instead of three (this runs on every search)
-    return this.sql<[string], CollectionRow>(
+    // the counts aggregate over the collection's documents, and this runs on every search: the
+    // row is reused until this connection changes any row or another connection commits
+    const stamp = this.sql<[], string>(
+      "SELECT total_changes() || ':' || (SELECT data_version FROM pragma_data_version)",
+    )
+      .pluck()
+      .get() as string;
+    if (stamp !== this.collectionRowsStamp) {
+      this.collectionRows.clear();
+      this.collectionRowsStamp = stamp;
+    }
+    const cached = this.collectionRows.get(name);
+    if (cached) return cached;
+    const row = this.sql<[string], CollectionRow>(
       `SELECT c.*, count(d.key) AS document_count,
            coalesce(sum(d.chunk_count), 0) AS chunk_count,
            coalesce(sum(d.embedding_tokens), 0) AS embedding_tokens
          FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
          WHERE c.name = ? GROUP BY c.id`,
     ).get(name);
+    if (row) this.collectionRows.set(name, row);
+    return row;
   }
 
   private requireCollection(name: string): {
