@@ -63,6 +63,9 @@ const COLLECTION_COLUMNS = `
   (SELECT coalesce(sum(chunk_count), 0) FROM documents d WHERE d.collection_id = c.id) AS chunk_count,
   (SELECT coalesce(sum(embedding_tokens), 0) FROM documents d WHERE d.collection_id = c.id) AS embedding_tokens`;
 
+/** Past this many FTS rows per wanted row, keyword search joins before ranking instead. */
+const MAX_KEYWORD_DEPTH_SCALE = 16;
+
 const DOCUMENT_COLUMNS = "d.*, c.name AS collection_name";
 
 /** The embedded backend: one SQLite file (source of truth) plus one HNSW file per collection. */
@@ -511,8 +514,32 @@ export class SqliteStore implements Store {
     if (match === null) return [];
     const filter = metadataFilterToSql(query.filter);
     const { title, text } = this.options.keywordWeights;
+    const bm25 = `bm25(chunk_fts, ${Number(title)}, ${Number(text)})`;
+    // FTS5 holds every collection's chunks. Joining each match to chunks and documents before
+    // the sort cost 5x the ranking itself (100k chunks), so rank the FTS table alone, keep the
+    // top rows of this collection (and filter), and join only when too few of them survive
+    const depth = this.keywordDepth(query.collection, query.k, filter.sql !== "1");
+    if (depth !== null) {
+      const top = this.sql<[string, number], { id: number; rank: number }>(
+        `SELECT rowid AS id, ${bm25} AS rank FROM chunk_fts WHERE chunk_fts MATCH ?
+           ORDER BY rank LIMIT ?`,
+      ).all(match, depth);
+      const kept = new Set(
+        this.sql<(string | number)[], number>(
+          `SELECT ch.id FROM chunks ch JOIN documents d ON d.key = ch.document_key
+             WHERE ch.id IN (SELECT value FROM json_each(?)) AND ch.collection_id = ? AND ${filter.sql}`,
+        )
+          .pluck()
+          .all(JSON.stringify(top.map((row) => row.id)), collection.id, ...filter.params),
+      );
+      const rows = top.filter((row) => kept.has(row.id)).slice(0, query.k);
+      // exact: these are the best of the collection unless rows beyond `depth` were needed
+      if (rows.length === query.k || top.length < depth) {
+        return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
+      }
+    }
     const rows = this.sql<(string | number)[], { id: number; rank: number }>(
-      `SELECT f.rowid AS id, bm25(chunk_fts, ${Number(title)}, ${Number(text)}) AS rank
+      `SELECT f.rowid AS id, ${bm25} AS rank
          FROM chunk_fts f
          JOIN chunks ch ON ch.id = f.rowid
          JOIN documents d ON d.key = ch.document_key
@@ -520,6 +547,25 @@ export class SqliteStore implements Store {
          ORDER BY rank LIMIT ?`,
     ).all(match, collection.id, ...filter.params, query.k);
     return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
+  }
+
+  /**
+   * How many top FTS rows to rank before keeping this collection's: k scaled by the share of
+   * all chunks the collection holds (4x more with a filter); null when that is too many and
+   * the joined query is cheaper.
+   */
+  private keywordDepth(collection: string, k: number, filtered: boolean): number | null {
+    const total = this.countChunks();
+    const own = this.collectionRow(collection)?.chunk_count ?? 0;
+    if (own === 0 || total === 0) return null;
+    const scale = Math.ceil(total / own) * (filtered ? 4 : 1);
+    return scale > MAX_KEYWORD_DEPTH_SCALE ? null : k * scale;
+  }
+
+  private countChunks(): number {
+    // counting is a scan of the whole table: keep the total until chunks change
+    this.chunkTotal ??= this.sql<[], number>("SELECT count(*) FROM chunks").pluck().get() ?? 0;
+    return this.chunkTotal;
   }
 
   async termStatistics(collection: string, terms: string[]): Promise<TermStatistics> {
@@ -531,9 +577,7 @@ export class SqliteStore implements Store {
       );
       this.vocabularyReady = true;
     }
-    // counting is a scan of the whole table: keep the total until chunks change
-    this.chunkTotal ??= this.sql<[], number>("SELECT count(*) FROM chunks").pluck().get() ?? 0;
-    const chunkCount = this.chunkTotal;
+    const chunkCount = this.countChunks();
     // one equality lookup per term: fts5vocab scans its whole vocabulary for an IN list
     const lookup = this.sql<[string], number>(
       "SELECT doc FROM temp.chunk_fts_vocab WHERE term = ?",
