@@ -816,11 +816,10 @@ export class SqliteStore implements Store {
   private collectionRow(name: string): CollectionRow | undefined {
     // the counts aggregate over the collection's documents, and this runs on every search: the
     // row is reused until this connection changes any row or another connection commits
-    const stamp = this.sql<[], string>(
-      "SELECT total_changes() || ':' || (SELECT data_version FROM pragma_data_version)",
-    )
-      .pluck()
-      .get() as string;
+    // two statements: reading pragma_data_version inside a SELECT costs twice the PRAGMA
+    const changes = this.sql<[], number>("SELECT total_changes()").pluck().get();
+    const version = this.sql<[], number>("PRAGMA data_version").pluck().get();
+    const stamp = `${changes}:${version}`;
     if (stamp !== this.collectionRowsStamp) {
       this.collectionRows.clear();
       this.collectionRowsStamp = stamp;
