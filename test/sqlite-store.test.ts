@@ -189,3 +189,20 @@ describe("SQLite store: keyword search ranks FTS5 first, then keeps the collecti
     dir.remove();
   });
 });
+
+describe("SQLite store: term statistics", () => {
+  test("frequencies read from the vocabulary in the background equal single look-ups", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    const terms = ["word", "3", "17", "absent"];
+    const first = await store.termStatistics("idx", terms);
+    assert.equal(first.chunkCount, 40);
+    assert.equal(first.documentFrequencies.get("word"), 40);
+    assert.equal(first.documentFrequencies.get("17"), 1);
+    assert.equal(first.documentFrequencies.has("absent"), false);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await store.termStatistics("idx", terms), first);
+    await store.close();
+    dir.remove();
+  });
+});

@@ -63,6 +63,10 @@ const COLLECTION_COLUMNS = `
   (SELECT coalesce(sum(chunk_count), 0) FROM documents d WHERE d.collection_id = c.id) AS chunk_count,
   (SELECT coalesce(sum(embedding_tokens), 0) FROM documents d WHERE d.collection_id = c.id) AS embedding_tokens`;
 
+/** Vocabulary terms read into the frequency cache per step, and at most in all. */
+const VOCABULARY_PAGE = 1_000;
+const MAX_WARM_TERMS = 50_000;
+
 /** Past this many FTS rows per wanted row, keyword search joins before ranking instead. */
 const MAX_KEYWORD_DEPTH_SCALE = 16;
 
@@ -587,6 +591,7 @@ export class SqliteStore implements Store {
     if (Math.abs(chunkCount - this.frequencyCacheBasis) > 0.05 * this.frequencyCacheBasis) {
       this.frequencyCache.clear();
       this.frequencyCacheBasis = chunkCount;
+      this.warmFrequencies();
     }
     const documentFrequencies = new Map<string, number>();
     for (const term of new Set(terms)) {
@@ -599,6 +604,30 @@ export class SqliteStore implements Store {
       if (frequency > 0) documentFrequencies.set(term, frequency);
     }
     return { chunkCount, documentFrequencies };
+  }
+
+  /**
+   * Fills the frequency cache from FTS5's vocabulary a page at a time between requests: one
+   * lookup costs about 0.27 ms at 100k chunks (fts5vocab walks the term's whole doclist) and a
+   * feedback step asks for up to 100 terms, while a page of 1,000 terms takes about 10 ms.
+   */
+  private warmFrequencies(): void {
+    const basis = this.frequencyCacheBasis;
+    const page = this.sql<[string, number], [string, number]>(
+      "SELECT term, doc FROM temp.chunk_fts_vocab WHERE term > ? ORDER BY term LIMIT ?",
+    ).raw();
+    let after = "";
+    const next = () => {
+      if (!this.db.open || this.frequencyCacheBasis !== basis) return;
+      const rows = page.all(after, VOCABULARY_PAGE);
+      for (const [term, frequency] of rows) this.frequencyCache.set(term, frequency);
+      const last = rows.at(-1);
+      if (last && rows.length === VOCABULARY_PAGE && this.frequencyCache.size < MAX_WARM_TERMS) {
+        after = last[0];
+        setImmediate(next);
+      }
+    };
+    setImmediate(next);
   }
 
   async vectorSearch(query: VectorQuery): Promise<ScoredChunk[]> {
