@@ -69,6 +69,8 @@ const MAX_WARM_TERMS = 50_000;
 
 /** Past this many FTS rows per wanted row, keyword search joins before ranking instead. */
 const MAX_KEYWORD_DEPTH_SCALE = 16;
+/** Below this share of the top FTS rows kept, keyword search stops ranking deeper and joins. */
+const MIN_KEPT_SHARE = 1 / 8;
 
 const DOCUMENT_COLUMNS = "d.*, c.name AS collection_name";
 
@@ -523,8 +525,8 @@ export class SqliteStore implements Store {
     // the sort cost 5x the ranking itself (100k chunks), so rank the FTS table alone, keep the
     // top rows of this collection (and filter), and join only when too few of them survive
     const filtered = filter.sql !== "1";
-    const depth = this.keywordDepth(query.collection, query.k, filtered);
-    if (depth !== null) {
+    let depth = this.keywordDepth(query.collection, query.k);
+    for (let attempt = 0; depth !== null && attempt < 2; attempt++) {
       const top = this.sql<[string, number], { id: number; rank: number }>(
         `SELECT rowid AS id, ${bm25} AS rank FROM chunk_fts WHERE chunk_fts MATCH ?
            ORDER BY rank LIMIT ?`,
@@ -540,11 +542,15 @@ export class SqliteStore implements Store {
           .pluck()
           .all(JSON.stringify(top.map((row) => row.id)), collection.id, ...filter.params),
       );
-      const rows = top.filter((row) => kept.has(row.id)).slice(0, query.k);
+      const rows = top.filter((row) => kept.has(row.id));
       // exact: these are the best of the collection unless rows beyond `depth` were needed
-      if (rows.length === query.k || top.length < depth) {
-        return rows.map((row) => ({ chunkId: row.id, score: -row.rank }));
+      if (rows.length >= query.k || top.length < depth) {
+        return rows.slice(0, query.k).map((row) => ({ chunkId: row.id, score: -row.rank }));
       }
+      // too few survived (a filter, or other collections' rows on top): once more, as deep as
+      // the share that did survive suggests, unless it was so small that joining is cheaper
+      const share = rows.length / top.length;
+      depth = share >= MIN_KEPT_SHARE ? Math.ceil((query.k / share) * 1.25) : null;
     }
     const rows = this.sql<(string | number)[], { id: number; rank: number }>(
       `SELECT f.rowid AS id, ${bm25} AS rank
@@ -559,14 +565,13 @@ export class SqliteStore implements Store {
 
   /**
    * How many top FTS rows to rank before keeping this collection's: k scaled by the share of
-   * all chunks the collection holds (4x more with a filter); null when that is too many and
-   * the joined query is cheaper.
+   * all chunks the collection holds; null when that is too many and the joined query is cheaper.
    */
-  private keywordDepth(collection: string, k: number, filtered: boolean): number | null {
+  private keywordDepth(collection: string, k: number): number | null {
     const total = this.countChunks();
     const own = this.collectionRow(collection)?.chunk_count ?? 0;
     if (own === 0 || total === 0) return null;
-    const scale = Math.ceil(total / own) * (filtered ? 4 : 1);
+    const scale = Math.ceil(total / own);
     return scale > MAX_KEYWORD_DEPTH_SCALE ? null : k * scale;
   }
 
