@@ -1,9 +1,10 @@
 // npm run bench [-- --quick] [-- --only=ann,startup,ingest,http,postgres] [-- --no-write]
-import { appendFileSync } from "node:fs";
+import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AnnResult, annMarkdown, overheadRatios, runAnn, setRounds } from "./ann.ts";
-import { fmt, label, log, machineInfo, table } from "./common.ts";
+import { cacheDir, fmt, label, log, machineInfo, table } from "./common.ts";
 import { syntheticDocuments } from "./corpus.ts";
 import { buildSearchCorpus } from "./corpus-store.ts";
 import { freshStoreDir, openStore } from "./gleaner-store.ts";
@@ -50,6 +51,9 @@ const PLAN = quick
     };
 if (nArg) PLAN.annSizes = nArg.split(",").map(Number);
 setRounds(PLAN.rounds);
+
+/** Written into a search-corpus store once it is complete, so later runs reuse it. */
+const CORPUS_MARKER = "corpus-complete";
 
 const REPORT = fileURLToPath(new URL("../BENCHMARKS.md", import.meta.url));
 const started = Date.now();
@@ -170,12 +174,20 @@ if (wants("ingest") || wants("http")) {
   }
   if (wants("http")) {
     // the collection the HTTP section searches
-    log(`search corpus: ${label(PLAN.corpusChunks)} chunks (bulk path)`);
-    corpusDir = freshStoreDir(`corpus-${PLAN.corpusChunks}`);
-    const store = await openStore(corpusDir);
-    await createLocalCollection(store, "synthetic");
-    ingests.push(await buildSearchCorpus(store, "synthetic", PLAN.corpusChunks));
-    await store.close();
+    // built once and reused: the bulk build of 100k chunks takes many minutes (HNSW inserts)
+    const existing = cacheDir("stores", `corpus-${PLAN.corpusChunks}`);
+    if (existsSync(join(existing, CORPUS_MARKER))) {
+      log(`search corpus: reusing ${existing}`);
+      corpusDir = existing;
+    } else {
+      log(`search corpus: ${label(PLAN.corpusChunks)} chunks (bulk path)`);
+      corpusDir = freshStoreDir(`corpus-${PLAN.corpusChunks}`);
+      const store = await openStore(corpusDir);
+      await createLocalCollection(store, "synthetic");
+      ingests.push(await buildSearchCorpus(store, "synthetic", PLAN.corpusChunks));
+      await store.close();
+      writeFileSync(join(corpusDir, CORPUS_MARKER), `${PLAN.corpusChunks}\n`);
+    }
   }
   if (wants("ingest")) {
     sections.push(

@@ -143,3 +143,100 @@ describe("SQLite store: averageKeywordLength", () => {
     }
   });
 });
+
+describe("SQLite store: collection counts read per search are cached", () => {
+  test("counts follow writes on this connection and commits from another", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    const counts = async (s: SqliteStore) => {
+      const record = await s.getCollection("idx");
+      return [record?.documentCount, record?.chunkCount];
+    };
+    assert.deepEqual(await counts(store), [40, 40]);
+    assert.deepEqual(await counts(store), [40, 40]);
+    await putDocument(store, {
+      collection: "idx",
+      id: "extra",
+      texts: [
+        { text: "one", axis: 1 },
+        { text: "two", axis: 2 },
+      ],
+    });
+    assert.deepEqual(await counts(store), [41, 42]);
+    assert.equal(await store.deleteDocument("idx", "d0"), true);
+    assert.deepEqual(await counts(store), [40, 41]);
+
+    const other = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await other.open();
+    assert.equal(await other.deleteDocument("idx", "d1"), true);
+    assert.deepEqual(await counts(store), [39, 40]);
+    await other.close();
+
+    await store.deleteCollection("idx");
+    assert.equal(await store.getCollection("idx"), null);
+    await store.close();
+    dir.remove();
+  });
+});
+
+describe("SQLite store: keyword search ranks FTS5 first, then keeps the collection's rows", () => {
+  test("top k equals the head of the full ranking, with other collections and filters", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    for (const name of ["big", "small"]) await store.createCollection({ ...collection, name });
+    // "big" holds most of the index, and its chunks match the query better than "small"'s
+    for (let i = 0; i < 30; i++) {
+      await putDocument(store, {
+        collection: "big",
+        id: `b${i}`,
+        metadata: { part: i % 3 },
+        texts: [{ text: `flutter flutter wing ${"panel ".repeat(i % 5)}`, axis: i % 8 }],
+      });
+    }
+    for (let i = 0; i < 6; i++) {
+      await putDocument(store, {
+        collection: "small",
+        id: `s${i}`,
+        metadata: { part: i % 2 },
+        texts: [{ text: `flutter ${"panel ".repeat(i + 3)}`, axis: i % 8 }],
+      });
+    }
+    const ids = async (name: string, k: number, filter?: Record<string, number>) => {
+      const hits = await store.keywordSearch({ collection: name, text: "flutter wing", k, filter });
+      const chunks = await store.getChunks(hits.map((hit) => hit.chunkId));
+      return chunks.map((chunk) => `${chunk.collection}/${chunk.documentId}`);
+    };
+    for (const [name, filter] of [
+      ["big", undefined],
+      ["small", undefined],
+      ["big", { part: 1 }],
+      ["small", { part: 0 }],
+    ] as const) {
+      const all = await ids(name, 1000, filter);
+      assert.ok(all.length > 0 && all.every((id) => id.startsWith(`${name}/`)));
+      for (const k of [1, 2, 5]) assert.deepEqual(await ids(name, k, filter), all.slice(0, k));
+    }
+    assert.equal((await ids("small", 1000)).length, 6);
+    assert.equal((await ids("small", 1000, { part: 0 })).length, 3);
+    await store.close();
+    dir.remove();
+  });
+});
+
+describe("SQLite store: term statistics", () => {
+  test("frequencies read from the vocabulary in the background equal single look-ups", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    const terms = ["word", "3", "17", "absent"];
+    const first = await store.termStatistics("idx", terms);
+    assert.equal(first.chunkCount, 40);
+    assert.equal(first.documentFrequencies.get("word"), 40);
+    assert.equal(first.documentFrequencies.get("17"), 1);
+    assert.equal(first.documentFrequencies.has("absent"), false);
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(await store.termStatistics("idx", terms), first);
+    await store.close();
+    dir.remove();
+  });
+});
