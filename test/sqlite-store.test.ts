@@ -109,3 +109,35 @@ describe("SQLite store: the HNSW file is a cache of SQLite", () => {
     dir.remove();
   });
 });
+
+describe("SQLite store: collection totals", () => {
+  test("kept by triggers, they match a recount after adds, replacements and deletes", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    await putDocument(store, {
+      collection: "idx",
+      id: "d1",
+      texts: [
+        { text: "replaced one", axis: 1 },
+        { text: "replaced two", axis: 2 },
+      ],
+    });
+    assert.ok(await store.deleteDocument("idx", "d2"));
+    await store.createCollection({ ...collection, name: "other" });
+    await putDocument(store, { collection: "other", id: "x", texts: [{ text: "x", axis: 0 }] });
+    const recount = (name: string) =>
+      Promise.all([store.getCollection(name), store.listDocuments(name, { limit: 1000 })]);
+    for (const name of ["idx", "other"]) {
+      const [record, page] = await recount(name);
+      assert.equal(record?.documentCount, page.documents.length);
+      const chunks = page.documents.reduce((sum, document) => sum + document.chunkCount, 0);
+      assert.equal(record?.chunkCount, chunks);
+      const tokens = page.documents.reduce((sum, document) => sum + document.embeddingTokens, 0);
+      assert.equal(record?.embeddingTokens, tokens);
+    }
+    assert.equal((await store.getCollection("idx"))?.documentCount, 39);
+    assert.equal((await store.getCollection("idx"))?.chunkCount, 40);
+    await store.close();
+    dir.remove();
+  });
+});

@@ -57,11 +57,8 @@ export interface SqliteStoreOptions {
   now?: () => Date;
 }
 
-const COLLECTION_COLUMNS = `
-  c.*,
-  (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
-  (SELECT coalesce(sum(chunk_count), 0) FROM documents d WHERE d.collection_id = c.id) AS chunk_count,
-  (SELECT coalesce(sum(embedding_tokens), 0) FROM documents d WHERE d.collection_id = c.id) AS embedding_tokens`;
+// document_count, chunk_count and embedding_tokens are kept up to date by triggers (schema v4)
+const COLLECTION_COLUMNS = "c.*";
 
 const DOCUMENT_COLUMNS = "d.*, c.name AS collection_name";
 
@@ -767,13 +764,8 @@ export class SqliteStore implements Store {
   }
 
   private collectionRow(name: string): CollectionRow | undefined {
-    // one pass over the collection's documents instead of three (this runs on every search)
     return this.sql<[string], CollectionRow>(
-      `SELECT c.*, count(d.key) AS document_count,
-           coalesce(sum(d.chunk_count), 0) AS chunk_count,
-           coalesce(sum(d.embedding_tokens), 0) AS embedding_tokens
-         FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
-         WHERE c.name = ? GROUP BY c.id`,
+      `SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`,
     ).get(name);
   }
 
