@@ -141,3 +141,62 @@ describe("SQLite store: collection totals", () => {
     dir.remove();
   });
 });
+
+describe("SQLite store: commitIngestMany", () => {
+  test("commits several jobs in one call, each all or nothing on its own", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    await store.createCollection(collection);
+    const jobs: number[] = [];
+    for (const id of ["a", "b", "c"]) {
+      const queued = await store.enqueueIngest({
+        collection: "idx",
+        documentId: id,
+        title: id,
+        metadata: {},
+        source: { filename: null, mediaType: "text/plain", bytes: 1, sha256: id },
+        payload: new TextEncoder().encode(id),
+      });
+      assert.ok(queued.jobId !== null);
+      jobs.push(queued.jobId);
+      assert.ok(await store.claimNextJob());
+    }
+    const result = (index: number, vector: Float32Array) => ({
+      jobId: jobs[index] as number,
+      collection: "idx",
+      documentId: ["a", "b", "c"][index] as string,
+      title: null,
+      pageCount: null,
+      tokenCount: 2,
+      embeddingTokens: 2,
+      chunks: [
+        {
+          text: `text ${index}`,
+          charStart: 0,
+          charEnd: 6,
+          pageStart: null,
+          pageEnd: null,
+          tokenCount: 2,
+          vector,
+        },
+      ],
+    });
+    const outcomes = await store.commitIngestMany([
+      result(0, axisVector(0)),
+      result(1, new Float32Array(3)), // wrong dimensions: this one alone fails
+      result(2, axisVector(2)),
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.ok),
+      [true, false, true],
+    );
+    assert.equal((await store.getDocument("idx", "a"))?.status, "ready");
+    assert.equal((await store.getDocument("idx", "b"))?.status, "processing");
+    assert.equal((await store.getDocument("idx", "c"))?.chunkCount, 1);
+    assert.equal(await store.countQueuedJobs(), 1, "the failed job is still there to be failed");
+    assert.deepEqual(await nearestDocuments(store, 2).then((ids) => ids.includes("c")), true);
+    await store.close();
+    dir.remove();
+  });
+});

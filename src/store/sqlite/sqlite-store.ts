@@ -8,6 +8,7 @@ import type {
   ChunkRecord,
   ChunkText,
   CollectionRecord,
+  CommitOutcome,
   DocumentPage,
   DocumentRecord,
   EmbeddingCacheKey,
@@ -341,6 +342,46 @@ export class SqliteStore implements Store {
   }
 
   async commitIngest(result: IngestResult): Promise<DocumentRecord | null> {
+    const [outcome] = await this.commitIngestMany([result]);
+    if (!outcome) throw new AppError("internal", "commitIngestMany returned no outcome.");
+    if (!outcome.ok) throw outcome.error;
+    return outcome.document;
+  }
+
+  async commitIngestMany(results: IngestResult[]): Promise<CommitOutcome[]> {
+    const now = this.timestamp();
+    // one transaction for all (one WAL commit, one FTS segment); a savepoint for each
+    const writes = this.db.transaction(() =>
+      results.map((result): CommittedWrite | { error: unknown } => {
+        try {
+          return this.db.transaction(() => this.writeCommit(result, now))();
+        } catch (error) {
+          return { error };
+        }
+      }),
+    )();
+    const outcomes: CommitOutcome[] = [];
+    for (const [index, write] of writes.entries()) {
+      const result = results[index] as IngestResult;
+      if ("error" in write) {
+        outcomes.push({ ok: false, error: write.error });
+        continue;
+      }
+      if (write.collectionId !== null) {
+        this.vectors.remove(write.collectionId, write.removed);
+        this.vectors.add(write.collectionId, write.added);
+      }
+      const document =
+        write.collectionId === null
+          ? null
+          : await this.getDocument(result.collection, result.documentId);
+      outcomes.push({ ok: true, document });
+    }
+    return outcomes;
+  }
+
+  /** commitIngest's writes, inside a transaction; collectionId null when the job was dropped. */
+  private writeCommit(result: IngestResult, now: string): CommittedWrite {
     const collection = this.requireCollection(result.collection);
     if (result.embedding) this.assertCurrentEmbedding(collection.id, result.embedding);
     for (const chunk of result.chunks) {
@@ -351,67 +392,62 @@ export class SqliteStore implements Store {
         );
       }
     }
-    const now = this.timestamp();
-    const outcome = this.db.transaction(() => {
-      const document = this.documentRow(collection.id, result.documentId);
-      const job = this.sql<[number], JobRow>(
-        "SELECT *, '' AS collection_name FROM jobs WHERE id = ?",
-      ).get(result.jobId);
-      this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
-      if (!document || !job || document.pending_job_id !== result.jobId) return null;
-      const removed = this.deleteChunksOf(document.key);
-      const insertChunk = this.sql(
-        `INSERT INTO chunks (collection_id, document_key, ordinal, text, char_start, char_end,
-           page_start, page_end, token_count, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    const document = this.documentRow(collection.id, result.documentId);
+    const job = this.sql<[number], JobRow>(
+      "SELECT *, '' AS collection_name FROM jobs WHERE id = ?",
+    ).get(result.jobId);
+    this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
+    if (!document || !job || document.pending_job_id !== result.jobId) {
+      return { collectionId: null, removed: [], added: [] };
+    }
+    const removed = this.deleteChunksOf(document.key);
+    const insertChunk = this.sql(
+      `INSERT INTO chunks (collection_id, document_key, ordinal, text, char_start, char_end,
+         page_start, page_end, token_count, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertFts = this.sql("INSERT INTO chunk_fts (rowid, title, text) VALUES (?, ?, ?)");
+    const added: { id: number; vector: Float32Array }[] = [];
+    result.chunks.forEach((chunk, ordinal) => {
+      const vector = normalized(chunk.vector);
+      const id = Number(
+        insertChunk.run(
+          collection.id,
+          document.key,
+          ordinal,
+          chunk.text,
+          chunk.charStart,
+          chunk.charEnd,
+          chunk.pageStart,
+          chunk.pageEnd,
+          chunk.tokenCount,
+          vectorToBlob(vector),
+        ).lastInsertRowid,
       );
-      const insertFts = this.sql("INSERT INTO chunk_fts (rowid, title, text) VALUES (?, ?, ?)");
-      const added: { id: number; vector: Float32Array }[] = [];
-      result.chunks.forEach((chunk, ordinal) => {
-        const vector = normalized(chunk.vector);
-        const id = Number(
-          insertChunk.run(
-            collection.id,
-            document.key,
-            ordinal,
-            chunk.text,
-            chunk.charStart,
-            chunk.charEnd,
-            chunk.pageStart,
-            chunk.pageEnd,
-            chunk.tokenCount,
-            vectorToBlob(vector),
-          ).lastInsertRowid,
-        );
-        insertFts.run(id, result.title ?? "", chunk.text);
-        added.push({ id, vector });
-      });
-      this.sql(
-        `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
-             source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
-             page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
-             pending_job_id = NULL, has_ready_version = 1, updated_at = ?
-           WHERE key = ?`,
-      ).run(
-        result.title,
-        job.metadata,
-        job.source_filename,
-        job.source_media_type,
-        job.source_bytes,
-        job.source_sha256,
-        result.pageCount,
-        result.chunks.length,
-        result.tokenCount,
-        result.embeddingTokens,
-        now,
-        document.key,
-      );
-      this.bumpGeneration(collection.id);
-      return { removed, added };
-    })();
-    if (!outcome) return null;
-    this.vectors.remove(collection.id, outcome.removed);
-    this.vectors.add(collection.id, outcome.added);
-    return this.getDocument(result.collection, result.documentId);
+      insertFts.run(id, result.title ?? "", chunk.text);
+      added.push({ id, vector });
+    });
+    this.sql(
+      `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
+           source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
+           page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
+           pending_job_id = NULL, has_ready_version = 1, updated_at = ?
+         WHERE key = ?`,
+    ).run(
+      result.title,
+      job.metadata,
+      job.source_filename,
+      job.source_media_type,
+      job.source_bytes,
+      job.source_sha256,
+      result.pageCount,
+      result.chunks.length,
+      result.tokenCount,
+      result.embeddingTokens,
+      now,
+      document.key,
+    );
+    this.bumpGeneration(collection.id);
+    return { collectionId: collection.id, removed, added };
   }
 
   async failIngest(input: {
@@ -811,6 +847,13 @@ export class SqliteStore implements Store {
   private timestamp(): string {
     return this.options.now().toISOString();
   }
+}
+
+/** The rows a commit replaced and added, applied to the vector index after the transaction. */
+interface CommittedWrite {
+  collectionId: number | null;
+  removed: number[];
+  added: { id: number; vector: Float32Array }[];
 }
 
 /** What a backup wrote: paths relative to its directory, and their total size. */
