@@ -200,3 +200,30 @@ describe("SQLite store: commitIngestMany", () => {
     dir.remove();
   });
 });
+
+describe("SQLite store: enqueueIngestMany", () => {
+  test("records every upload in one transaction, or none of them", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    await store.createCollection(collection);
+    const upload = (name: string, id: string) => ({
+      collection: name,
+      documentId: id,
+      title: null,
+      metadata: {},
+      source: { filename: null, mediaType: "text/plain", bytes: 1, sha256: id },
+      payload: new TextEncoder().encode(id),
+    });
+    const outcomes = await store.enqueueIngestMany([upload("idx", "a"), upload("idx", "b")]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.document.status),
+      ["queued", "queued"],
+    );
+    await assert.rejects(store.enqueueIngestMany([upload("idx", "c"), upload("missing", "d")]));
+    assert.equal(await store.getDocument("idx", "c"), null, "the first upload was rolled back");
+    assert.equal(await store.countQueuedJobs(), 2);
+    await store.close();
+    dir.remove();
+  });
+});

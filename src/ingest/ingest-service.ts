@@ -9,7 +9,9 @@ import { AppError, type ErrorBody, toAppError } from "../errors.ts";
 import type {
   DocumentRecord,
   EmbeddingMode,
+  EnqueueOutcome,
   IngestJob,
+  IngestRequest,
   IngestResult,
   Metadata,
   Store,
@@ -141,32 +143,56 @@ export class IngestService {
     upload: Upload,
     options: { discardOnFailure?: boolean } = {},
   ): Promise<SubmitOutcome> {
-    const mediaType = await detectMediaType({
-      bytes: upload.bytes,
-      filename: upload.filename,
-      declaredType: upload.declaredType,
-    });
-    if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
-    const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
-    const outcome = await this.options.store.enqueueIngest({
-      collection: upload.collection,
-      documentId: upload.documentId ?? sha256.slice(0, 32),
-      title: upload.title ?? null,
-      metadata: upload.metadata ?? {},
-      source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
-      payload: upload.bytes,
-      embeddingMode: upload.embeddingMode,
-    });
-    if (outcome.jobId !== null) {
-      this.completions.expect(outcome.jobId, {
+    const [outcome] = await this.submitMany([upload], options);
+    if (!outcome) throw new AppError("internal", "submitMany returned no outcome.");
+    return outcome;
+  }
+
+  /** Records several uploads, in one transaction where the store allows: all of them or none. */
+  async submitMany(
+    uploads: Upload[],
+    options: { discardOnFailure?: boolean } = {},
+  ): Promise<SubmitOutcome[]> {
+    const { store } = this.options;
+    const requests: IngestRequest[] = [];
+    for (const upload of uploads) {
+      const mediaType = await detectMediaType({
+        bytes: upload.bytes,
+        filename: upload.filename,
+        declaredType: upload.declaredType,
+      });
+      if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
+      const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
+      requests.push({
         collection: upload.collection,
-        documentId: outcome.document.id,
+        documentId: upload.documentId ?? sha256.slice(0, 32),
+        title: upload.title ?? null,
+        metadata: upload.metadata ?? {},
+        source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
+        payload: upload.bytes,
+        embeddingMode: upload.embeddingMode,
       });
     }
-    if (outcome.jobId !== null && options.discardOnFailure)
-      this.discardOnFailure.add(outcome.jobId);
-    if (outcome.jobId !== null) this.notifyWork();
-    return { document: outcome.document, queued: outcome.jobId !== null, jobId: outcome.jobId };
+    let outcomes: EnqueueOutcome[];
+    if (store.enqueueIngestMany && requests.length > 1) {
+      outcomes = await store.enqueueIngestMany(requests);
+    } else {
+      outcomes = [];
+      for (const request of requests) outcomes.push(await store.enqueueIngest(request));
+    }
+    const submitted = outcomes.map((outcome, index): SubmitOutcome => {
+      const request = requests[index] as IngestRequest;
+      if (outcome.jobId !== null) {
+        this.completions.expect(outcome.jobId, {
+          collection: request.collection,
+          documentId: outcome.document.id,
+        });
+        if (options.discardOnFailure) this.discardOnFailure.add(outcome.jobId);
+      }
+      return { document: outcome.document, queued: outcome.jobId !== null, jobId: outcome.jobId };
+    });
+    if (submitted.some((outcome) => outcome.queued)) this.notifyWork();
+    return submitted;
   }
 
   /** Resolves when the job has been committed or has failed (with the document as it then is). */

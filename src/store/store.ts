@@ -214,6 +214,8 @@ export interface Store {
    * as the current or pending version is a no-op (jobId null).
    */
   enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome>;
+  /** enqueueIngest for several uploads in one transaction: all are recorded, or none. Optional. */
+  enqueueIngestMany?(requests: IngestRequest[]): Promise<EnqueueOutcome[]>;
   /** Takes the oldest queued job and marks its document processing; null when none. */
   claimNextJob(): Promise<IngestJob | null>;
   /**

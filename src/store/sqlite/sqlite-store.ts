@@ -246,82 +246,85 @@ export class SqliteStore implements Store {
   }
 
   async enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome> {
-    const collection = this.requireCollection(request.collection);
+    const [outcome] = await this.enqueueIngestMany([request]);
+    if (!outcome) throw new AppError("internal", "enqueueIngestMany returned no outcome.");
+    return outcome;
+  }
+
+  async enqueueIngestMany(requests: IngestRequest[]): Promise<EnqueueOutcome[]> {
     const now = this.timestamp();
-    return this.db.transaction((): EnqueueOutcome => {
-      const existing = this.documentRow(collection.id, request.documentId);
-      if (existing) {
-        const pendingSha = this.pendingSha(existing.pending_job_id);
-        if (pendingSha === request.source.sha256) {
-          return { document: toDocumentRecord(existing), jobId: existing.pending_job_id };
-        }
-        if (
-          pendingSha === null &&
-          existing.status === "ready" &&
-          existing.source_sha256 === request.source.sha256
-        ) {
-          this.updateDescriptiveFields(existing, request, now);
-          const current = this.documentRow(collection.id, request.documentId) as DocumentRow;
-          return { document: toDocumentRecord(current), jobId: null };
-        }
-        if (existing.pending_job_id !== null) {
-          this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(
-            existing.pending_job_id,
-          );
-        }
+    return this.db.transaction(() => requests.map((request) => this.writeEnqueue(request, now)))();
+  }
+
+  /** enqueueIngest's writes, inside a transaction. */
+  private writeEnqueue(request: IngestRequest, now: string): EnqueueOutcome {
+    const collection = this.requireCollection(request.collection);
+    const existing = this.documentRow(collection.id, request.documentId);
+    if (existing) {
+      const pendingSha = this.pendingSha(existing.pending_job_id);
+      if (pendingSha === request.source.sha256) {
+        return { document: toDocumentRecord(existing), jobId: existing.pending_job_id };
       }
-      const jobId = Number(
-        this.sql(
-          `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
-               source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
-        ).run(
-          collection.id,
-          request.documentId,
-          request.title,
-          JSON.stringify(request.metadata),
-          request.source.filename,
-          request.source.mediaType,
-          request.source.bytes,
-          request.source.sha256,
-          Buffer.from(
-            request.payload.buffer,
-            request.payload.byteOffset,
-            request.payload.byteLength,
-          ),
-          now,
-        ).lastInsertRowid,
+      if (
+        pendingSha === null &&
+        existing.status === "ready" &&
+        existing.source_sha256 === request.source.sha256
+      ) {
+        this.updateDescriptiveFields(existing, request, now);
+        const current = this.documentRow(collection.id, request.documentId) as DocumentRow;
+        return { document: toDocumentRecord(current), jobId: null };
+      }
+      if (existing.pending_job_id !== null) {
+        this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(existing.pending_job_id);
+      }
+    }
+    const jobId = Number(
+      this.sql(
+        `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
+             source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+      ).run(
+        collection.id,
+        request.documentId,
+        request.title,
+        JSON.stringify(request.metadata),
+        request.source.filename,
+        request.source.mediaType,
+        request.source.bytes,
+        request.source.sha256,
+        Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
+        now,
+      ).lastInsertRowid,
+    );
+    if (request.embeddingMode === "batch") {
+      this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
+    }
+    if (existing) {
+      this.sql(
+        "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
+      ).run(jobId, now, existing.key);
+    } else {
+      this.sql(
+        `INSERT INTO documents (collection_id, external_id, title, metadata, status,
+             source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        collection.id,
+        request.documentId,
+        request.title,
+        JSON.stringify(request.metadata),
+        request.source.filename,
+        request.source.mediaType,
+        request.source.bytes,
+        request.source.sha256,
+        jobId,
+        now,
+        now,
       );
-      if (request.embeddingMode === "batch") {
-        this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
-      }
-      if (existing) {
-        this.sql(
-          "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
-        ).run(jobId, now, existing.key);
-      } else {
-        this.sql(
-          `INSERT INTO documents (collection_id, external_id, title, metadata, status,
-               source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
-               created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          collection.id,
-          request.documentId,
-          request.title,
-          JSON.stringify(request.metadata),
-          request.source.filename,
-          request.source.mediaType,
-          request.source.bytes,
-          request.source.sha256,
-          jobId,
-          now,
-          now,
-        );
-      }
-      const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
-      return { document: toDocumentRecord(document), jobId };
-    })();
+    }
+    const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
+    return { document: toDocumentRecord(document), jobId };
   }
 
   async claimNextJob(): Promise<IngestJob | null> {
