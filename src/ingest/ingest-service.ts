@@ -275,8 +275,8 @@ export class IngestService {
   /**
    * Processes claimed jobs. Small documents (everything but PDFs and Batch API jobs) come in
    * groups from a bulk upload: each is parsed, chunked and embedded on its own, then all are
-   * committed in one transaction, each still atomic on its own. A turn of the event loop
-   * between documents keeps searches answered while a large upload is processed.
+   * committed in one transaction, each still atomic on its own. Turns of the event loop
+   * between documents (every 10 ms of work) keep searches answered during a large upload.
    */
   private async processGroup(first: IngestJob): Promise<void> {
     const { store, logger } = this.options;
@@ -285,6 +285,7 @@ export class IngestService {
     const ready: { job: IngestJob; result: IngestResult }[] = [];
     let job: IngestJob | null = first;
     let alone: IngestJob | null = null;
+    let lastYield = started;
     for (let taken = 1; job !== null; taken++) {
       try {
         ready.push({ job, result: await this.prepare(job) });
@@ -297,7 +298,11 @@ export class IngestService {
       if (this.stopped || taken >= GROUP_SIZE || performance.now() - started > GROUP_MAX_MS) {
         break;
       }
-      await yieldToEventLoop();
+      // a turn of the event loop can take long on a busy server: yield only after real work
+      if (performance.now() - lastYield > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
       job = await store.claimNextJob();
       if (job !== null && !groupable(job)) {
         alone = job;
@@ -520,6 +525,7 @@ export class IngestService {
 /** Jobs claimed together, so a bulk upload is committed in few transactions. */
 const GROUP_SIZE = 64;
 const GROUP_MAX_MS = 50;
+const YIELD_AFTER_MS = 10;
 
 /** Small documents are committed in groups; PDFs and Batch API jobs one at a time. */
 function groupable(job: IngestJob): boolean {
