@@ -50,7 +50,8 @@ export async function createLocalCollection(store: Store, name: string): Promise
 
 /**
  * Ingests documents through the same steps as IngestService.ingest (enqueue → claim → parse →
- * chunk → embedMany with the store's cache → commitIngest), one at a time, timing each stage.
+ * chunk → embedMany, with the store's cache for paid models → commitIngest), one at a time,
+ * timing each stage (the service commits bulk uploads in groups; this is the single-upload path).
  * A document a parser refuses is counted and skipped, as the service would fail its job.
  */
 export async function ingestStaged(
@@ -127,7 +128,8 @@ export async function ingestStaged(
       values: pieces.map((piece) => piece.text),
       tokenCounts: pieces.map((piece) => piece.tokenCount),
       purpose: "document",
-      cache,
+      // as IngestService does: local vectors are cheaper to compute again than to look up
+      cache: model.config.provider === "local" ? undefined : cache,
     });
     stages.embed += performance.now() - t;
     t = performance.now();

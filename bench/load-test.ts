@@ -199,7 +199,9 @@ async function main(): Promise<void> {
       .filter(([key]) => key.startsWith("POST"))
       .map(([key, count]) => `${key}: ${count - (countsBefore[key] ?? 0)}`)
       .join(", ");
-    const errors = result.errors + result.timeouts + result.non2xx;
+    // autocannon counts a timeout in `errors` too: connection errors are the rest of them
+    const connectionErrors = result.errors - result.timeouts;
+    const errors = result.errors + result.non2xx;
     const finalChunks = ((await (await fetch(`${url}/v1/collections/default`)).json()) as any)
       .chunk_count;
 
@@ -216,7 +218,7 @@ async function main(): Promise<void> {
       `| requests | ${result.requests.total.toLocaleString("en")} (${result.requests.average.toFixed(0)} req/s average) |`,
       `| by route | ${mix} |`,
       `| latency | p50 ${result.latency.p50} ms, p90 ${result.latency.p90} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms |`,
-      `| errors | ${errors} (connection errors ${result.errors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}) |`,
+      `| errors | ${errors} (connection errors ${connectionErrors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}) |`,
       `| server RSS | ${rssBefore} MiB before, ${rssAfter} MiB right after, ${rssSettled} MiB 10 s later |`,
       "",
     ];

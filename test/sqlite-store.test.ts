@@ -144,7 +144,7 @@ describe("SQLite store: averageKeywordLength", () => {
   });
 });
 
-describe("SQLite store: collection counts read per search are cached", () => {
+describe("SQLite store: collection counts seen by a reader", () => {
   test("counts follow writes on this connection and commits from another", async () => {
     const dir = makeTempDir();
     const store = await storeWithDocuments(dir.path);
@@ -174,6 +174,38 @@ describe("SQLite store: collection counts read per search are cached", () => {
 
     await store.deleteCollection("idx");
     assert.equal(await store.getCollection("idx"), null);
+    await store.close();
+    dir.remove();
+  });
+});
+
+describe("SQLite store: collection totals", () => {
+  test("kept by triggers, they match a recount after adds, replacements and deletes", async () => {
+    const dir = makeTempDir();
+    const store = await storeWithDocuments(dir.path);
+    await putDocument(store, {
+      collection: "idx",
+      id: "d1",
+      texts: [
+        { text: "replaced one", axis: 1 },
+        { text: "replaced two", axis: 2 },
+      ],
+    });
+    assert.ok(await store.deleteDocument("idx", "d2"));
+    await store.createCollection({ ...collection, name: "other" });
+    await putDocument(store, { collection: "other", id: "x", texts: [{ text: "x", axis: 0 }] });
+    const recount = (name: string) =>
+      Promise.all([store.getCollection(name), store.listDocuments(name, { limit: 1000 })]);
+    for (const name of ["idx", "other"]) {
+      const [record, page] = await recount(name);
+      assert.equal(record?.documentCount, page.documents.length);
+      const chunks = page.documents.reduce((sum, document) => sum + document.chunkCount, 0);
+      assert.equal(record?.chunkCount, chunks);
+      const tokens = page.documents.reduce((sum, document) => sum + document.embeddingTokens, 0);
+      assert.equal(record?.embeddingTokens, tokens);
+    }
+    assert.equal((await store.getCollection("idx"))?.documentCount, 39);
+    assert.equal((await store.getCollection("idx"))?.chunkCount, 40);
     await store.close();
     dir.remove();
   });
@@ -224,6 +256,65 @@ describe("SQLite store: keyword search ranks FTS5 first, then keeps the collecti
   });
 });
 
+describe("SQLite store: commitIngestMany", () => {
+  test("commits several jobs in one call, each all or nothing on its own", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    await store.createCollection(collection);
+    const jobs: number[] = [];
+    for (const id of ["a", "b", "c"]) {
+      const queued = await store.enqueueIngest({
+        collection: "idx",
+        documentId: id,
+        title: id,
+        metadata: {},
+        source: { filename: null, mediaType: "text/plain", bytes: 1, sha256: id },
+        payload: new TextEncoder().encode(id),
+      });
+      assert.ok(queued.jobId !== null);
+      jobs.push(queued.jobId);
+      assert.ok(await store.claimNextJob());
+    }
+    const result = (index: number, vector: Float32Array) => ({
+      jobId: jobs[index] as number,
+      collection: "idx",
+      documentId: ["a", "b", "c"][index] as string,
+      title: null,
+      pageCount: null,
+      tokenCount: 2,
+      embeddingTokens: 2,
+      chunks: [
+        {
+          text: `text ${index}`,
+          charStart: 0,
+          charEnd: 6,
+          pageStart: null,
+          pageEnd: null,
+          tokenCount: 2,
+          vector,
+        },
+      ],
+    });
+    const outcomes = await store.commitIngestMany([
+      result(0, axisVector(0)),
+      result(1, new Float32Array(3)), // wrong dimensions: this one alone fails
+      result(2, axisVector(2)),
+    ]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.ok),
+      [true, false, true],
+    );
+    assert.equal((await store.getDocument("idx", "a"))?.status, "ready");
+    assert.equal((await store.getDocument("idx", "b"))?.status, "processing");
+    assert.equal((await store.getDocument("idx", "c"))?.chunkCount, 1);
+    assert.equal(await store.countQueuedJobs(), 1, "the failed job is still there to be failed");
+    assert.deepEqual(await nearestDocuments(store, 2).then((ids) => ids.includes("c")), true);
+    await store.close();
+    dir.remove();
+  });
+});
+
 describe("SQLite store: term statistics", () => {
   test("frequencies read from the vocabulary in the background equal single look-ups", async () => {
     const dir = makeTempDir();
@@ -236,6 +327,33 @@ describe("SQLite store: term statistics", () => {
     assert.equal(first.documentFrequencies.has("absent"), false);
     for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
     assert.deepEqual(await store.termStatistics("idx", terms), first);
+    await store.close();
+    dir.remove();
+  });
+});
+
+describe("SQLite store: enqueueIngestMany", () => {
+  test("records every upload in one transaction, or none of them", async () => {
+    const dir = makeTempDir();
+    const store = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
+    await store.open();
+    await store.createCollection(collection);
+    const upload = (name: string, id: string) => ({
+      collection: name,
+      documentId: id,
+      title: null,
+      metadata: {},
+      source: { filename: null, mediaType: "text/plain", bytes: 1, sha256: id },
+      payload: new TextEncoder().encode(id),
+    });
+    const outcomes = await store.enqueueIngestMany([upload("idx", "a"), upload("idx", "b")]);
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.document.status),
+      ["queued", "queued"],
+    );
+    await assert.rejects(store.enqueueIngestMany([upload("idx", "c"), upload("missing", "d")]));
+    assert.equal(await store.getDocument("idx", "c"), null, "the first upload was rolled back");
+    assert.equal(await store.countQueuedJobs(), 2);
     await store.close();
     dir.remove();
   });

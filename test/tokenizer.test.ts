@@ -3,7 +3,12 @@ import { describe, test } from "node:test";
 import fc from "fast-check";
 import { Tiktoken } from "js-tiktoken/lite";
 import cl100kBase from "js-tiktoken/ranks/cl100k_base";
-import { charOffsetAfterTokens, countTokens, encode } from "../src/ingest/tokenizer.ts";
+import {
+  charOffsetAfterTokens,
+  countTokens,
+  encode,
+  PrefixCounter,
+} from "../src/ingest/tokenizer.ts";
 
 const reference = new Tiktoken(cl100kBase);
 
@@ -75,5 +80,45 @@ describe("tokenizer", () => {
     assert.equal(charOffsetAfterTokens("hello world", 0), 0);
     assert.equal(charOffsetAfterTokens("hello world", 1), 5);
     assert.equal(charOffsetAfterTokens("hello world", 99), 11);
+  });
+
+  test("counts every prefix exactly from one scan of the whole text", () => {
+    const mixed = fc
+      .array(
+        fc.constantFrom(
+          "a",
+          "word",
+          " ",
+          "   ",
+          "\n",
+          "\r\n",
+          "\t",
+          "'s",
+          "'ll",
+          "1",
+          "2024",
+          ".",
+          "...",
+          "!?",
+          "é",
+          "中文",
+          "😀",
+          "👨‍👩‍👧",
+          "\u00a0",
+          "-",
+        ),
+        { maxLength: 80 },
+      )
+      .map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(fc.oneof(textArbitrary, mixed), (text) => {
+        const prefixes = new PrefixCounter(text);
+        assert.equal(prefixes.total, countTokens(text));
+        for (let end = 0; end <= text.length; end++) {
+          assert.equal(prefixes.count(end), countTokens(text.slice(0, end)), `prefix ${end}`);
+        }
+      }),
+      { numRuns: 400 },
+    );
   });
 });

@@ -1,18 +1,28 @@
 import { createHash } from "node:crypto";
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Logger } from "pino";
 import { type EmbeddingCache, embedMany } from "../embed/embed-many.ts";
 import type { EmbedderRegistry } from "../embed/embedder-registry.ts";
-import type { EmbeddingConfig } from "../embed/embedding-model.ts";
+import type { EmbeddingConfig, EmbeddingModel } from "../embed/embedding-model.ts";
 import { OpenAIEmbeddingModel } from "../embed/openai-embedder.ts";
 import { AppError, type ErrorBody, toAppError } from "../errors.ts";
-import type { DocumentRecord, EmbeddingMode, IngestJob, Metadata, Store } from "../store/store.ts";
+import type {
+  DocumentRecord,
+  EmbeddingMode,
+  EnqueueOutcome,
+  IngestJob,
+  IngestRequest,
+  IngestResult,
+  Metadata,
+  Store,
+} from "../store/store.ts";
 import {
   type BatchDelivery,
   BatchEmbedding,
   claimBatchTokens,
   uncachedTexts,
 } from "./batch-embedding.ts";
-import { chunkText, type TextChunk } from "./chunker.ts";
+import { type ChunkingOptions, chunkText, type TextChunk } from "./chunker.ts";
 import { JobCompletions } from "./job-completions.ts";
 import { pageRange } from "./page-ranges.ts";
 import { detectMediaType } from "./parsers/detect-type.ts";
@@ -133,32 +143,56 @@ export class IngestService {
     upload: Upload,
     options: { discardOnFailure?: boolean } = {},
   ): Promise<SubmitOutcome> {
-    const mediaType = await detectMediaType({
-      bytes: upload.bytes,
-      filename: upload.filename,
-      declaredType: upload.declaredType,
-    });
-    if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
-    const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
-    const outcome = await this.options.store.enqueueIngest({
-      collection: upload.collection,
-      documentId: upload.documentId ?? sha256.slice(0, 32),
-      title: upload.title ?? null,
-      metadata: upload.metadata ?? {},
-      source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
-      payload: upload.bytes,
-      embeddingMode: upload.embeddingMode,
-    });
-    if (outcome.jobId !== null) {
-      this.completions.expect(outcome.jobId, {
+    const [outcome] = await this.submitMany([upload], options);
+    if (!outcome) throw new AppError("internal", "submitMany returned no outcome.");
+    return outcome;
+  }
+
+  /** Records several uploads, in one transaction where the store allows: all of them or none. */
+  async submitMany(
+    uploads: Upload[],
+    options: { discardOnFailure?: boolean } = {},
+  ): Promise<SubmitOutcome[]> {
+    const { store } = this.options;
+    const requests: IngestRequest[] = [];
+    for (const upload of uploads) {
+      const mediaType = await detectMediaType({
+        bytes: upload.bytes,
+        filename: upload.filename,
+        declaredType: upload.declaredType,
+      });
+      if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
+      const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
+      requests.push({
         collection: upload.collection,
-        documentId: outcome.document.id,
+        documentId: upload.documentId ?? sha256.slice(0, 32),
+        title: upload.title ?? null,
+        metadata: upload.metadata ?? {},
+        source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
+        payload: upload.bytes,
+        embeddingMode: upload.embeddingMode,
       });
     }
-    if (outcome.jobId !== null && options.discardOnFailure)
-      this.discardOnFailure.add(outcome.jobId);
-    if (outcome.jobId !== null) this.notifyWork();
-    return { document: outcome.document, queued: outcome.jobId !== null, jobId: outcome.jobId };
+    let outcomes: EnqueueOutcome[];
+    if (store.enqueueIngestMany && requests.length > 1) {
+      outcomes = await store.enqueueIngestMany(requests);
+    } else {
+      outcomes = [];
+      for (const request of requests) outcomes.push(await store.enqueueIngest(request));
+    }
+    const submitted = outcomes.map((outcome, index): SubmitOutcome => {
+      const request = requests[index] as IngestRequest;
+      if (outcome.jobId !== null) {
+        this.completions.expect(outcome.jobId, {
+          collection: request.collection,
+          documentId: outcome.document.id,
+        });
+        if (options.discardOnFailure) this.discardOnFailure.add(outcome.jobId);
+      }
+      return { document: outcome.document, queued: outcome.jobId !== null, jobId: outcome.jobId };
+    });
+    if (submitted.some((outcome) => outcome.queued)) this.notifyWork();
+    return submitted;
   }
 
   /** Resolves when the job has been committed or has failed (with the document as it then is). */
@@ -204,13 +238,13 @@ export class IngestService {
         this.wake = null;
         continue;
       }
-      const task = this.process(job).finally(() => this.running.delete(task));
+      const task = this.processGroup(job).finally(() => this.running.delete(task));
       this.running.add(task);
     }
   }
 
   private async process(job: IngestJob, delivery?: BatchDelivery): Promise<void> {
-    const { store, logger } = this.options;
+    const { logger } = this.options;
     const started = performance.now();
     let document: DocumentRecord | null = null;
     let failure: ErrorBody | null = null;
@@ -232,22 +266,146 @@ export class IngestService {
         "document ingested",
       );
     } catch (error) {
-      const appError = toAppError(error);
-      failure = appError.toBody();
-      if (appError.type === "internal") logger.error({ err: error }, "ingest failed unexpectedly");
-      document = await store
-        .failIngest({
-          jobId: job.jobId,
-          collection: job.collection,
-          documentId: job.documentId,
-          error: appError.toBody(),
-          discardNewDocument: this.discardOnFailure.has(job.jobId),
-        })
-        .catch(() => null);
-      if (document === null) document = failedPlaceholder(job, appError.toBody());
+      ({ document, failure } = await this.fail(job, error));
     } finally {
       if (!parked) this.settle(job, document, failure, started);
     }
+  }
+
+  /**
+   * Processes claimed jobs. Small documents (everything but PDFs and Batch API jobs) come in
+   * groups from a bulk upload: each is parsed, chunked and embedded on its own, then all are
+   * committed in one transaction, each still atomic on its own. Turns of the event loop
+   * between documents (every 10 ms of work) keep searches answered during a large upload.
+   */
+  private async processGroup(first: IngestJob): Promise<void> {
+    const { store, logger } = this.options;
+    if (!store.commitIngestMany || !groupable(first)) return this.process(first);
+    const started = performance.now();
+    const ready: { job: IngestJob; result: IngestResult }[] = [];
+    let job: IngestJob | null = first;
+    let alone: IngestJob | null = null;
+    let lastYield = started;
+    for (let taken = 1; job !== null; taken++) {
+      try {
+        ready.push({ job, result: await this.prepare(job) });
+      } catch (error) {
+        const { document, failure } = await this.fail(job, error);
+        this.settle(job, document, failure, started);
+      }
+      // a job is claimed only when its turn comes, so stop() leaves the rest queued; the time
+      // limit bounds what grouping adds to the wait of an upload that is answered on commit
+      if (this.stopped || taken >= GROUP_SIZE || performance.now() - started > GROUP_MAX_MS) {
+        break;
+      }
+      // a turn of the event loop can take long on a busy server: yield only after real work
+      if (performance.now() - lastYield > YIELD_AFTER_MS) {
+        await yieldToEventLoop();
+        lastYield = performance.now();
+      }
+      job = await store.claimNextJob();
+      if (job !== null && !groupable(job)) {
+        alone = job;
+        job = null;
+      }
+    }
+    const outcomes =
+      ready.length > 0 ? await store.commitIngestMany(ready.map(({ result }) => result)) : [];
+    for (const [index, { job }] of ready.entries()) {
+      const outcome = outcomes[index];
+      if (outcome?.ok) {
+        logger.info(
+          {
+            collection: job.collection,
+            document_id: job.documentId,
+            chunks: outcome.document?.chunkCount,
+            ms: Math.round(performance.now() - started),
+          },
+          "document ingested",
+        );
+        this.settle(job, outcome.document, null, started);
+      } else if (
+        outcome &&
+        outcome.error instanceof AppError &&
+        outcome.error.type === "conflict"
+      ) {
+        // re-indexed meanwhile: the single-job path embeds it again under the new configuration
+        await this.process(job);
+      } else {
+        const { document, failure } = await this.fail(job, outcome?.error);
+        this.settle(job, document, failure, started);
+      }
+    }
+    if (alone !== null) await this.process(alone);
+  }
+
+  /** Marks a job failed; the document as it then is, or a placeholder if it was discarded. */
+  private async fail(
+    job: IngestJob,
+    error: unknown,
+  ): Promise<{ document: DocumentRecord; failure: ErrorBody }> {
+    const appError = toAppError(error);
+    if (appError.type === "internal") {
+      this.options.logger.error({ err: error }, "ingest failed unexpectedly");
+    }
+    const document = await this.options.store
+      .failIngest({
+        jobId: job.jobId,
+        collection: job.collection,
+        documentId: job.documentId,
+        error: appError.toBody(),
+        discardNewDocument: this.discardOnFailure.has(job.jobId),
+      })
+      .catch(() => null);
+    return {
+      document: document ?? failedPlaceholder(job, appError.toBody()),
+      failure: appError.toBody(),
+    };
+  }
+
+  /** Parses, chunks and embeds a job: what commitIngest needs. */
+  private async prepare(job: IngestJob): Promise<IngestResult> {
+    const collection = await this.options.store.getCollection(job.collection);
+    if (!collection) throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
+    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
+    const model = this.options.embedders.modelFor(collection.embedding);
+    const embedded = await embedMany({
+      model,
+      values: pieces.map((piece) => piece.text),
+      tokenCounts: pieces.map((piece) => piece.tokenCount),
+      purpose: "document",
+      cache: this.cacheFor(model),
+    });
+    return this.commitRequest(job, parsed, pieces, {
+      embedding: collection.embedding,
+      embeddings: embedded.embeddings,
+      tokens: embedded.tokens,
+    });
+  }
+
+  private async parseAndChunk(
+    job: IngestJob,
+    chunking: ChunkingOptions,
+  ): Promise<{ parsed: ParsedDocument; pieces: TextChunk[] }> {
+    const { parsed } = await parseDocument({
+      bytes: job.payload,
+      filename: job.source.filename,
+      declaredType: job.source.mediaType,
+      pdfTimeoutMs: this.options.pdfTimeoutMs,
+      ...(this.options.pdfPool ? { pdfPool: this.options.pdfPool } : {}),
+    });
+    const pieces = chunkText(parsed, chunking);
+    if (pieces.length === 0) {
+      throw new AppError("unprocessable", "The document contains no text to index.", {
+        param: "file",
+      });
+    }
+    return { parsed, pieces };
+  }
+
+  /** The local embedder is cheaper to run again than to look up; only paid vectors are cached. */
+  private cacheFor(model: EmbeddingModel): EmbeddingCache | undefined {
+    return model.config.provider === "local" ? undefined : this.cache;
   }
 
   /** Tells observers and waiters that a job ended. */
@@ -275,19 +433,7 @@ export class IngestService {
     const { store, embedders } = this.options;
     let collection = await store.getCollection(job.collection);
     if (!collection) throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
-    const { parsed } = await parseDocument({
-      bytes: job.payload,
-      filename: job.source.filename,
-      declaredType: job.source.mediaType,
-      pdfTimeoutMs: this.options.pdfTimeoutMs,
-      ...(this.options.pdfPool ? { pdfPool: this.options.pdfPool } : {}),
-    });
-    const pieces = chunkText(parsed, collection.chunking);
-    if (pieces.length === 0) {
-      throw new AppError("unprocessable", "The document contains no text to index.", {
-        param: "file",
-      });
-    }
+    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
     const texts = pieces.map((piece) => piece.text);
     for (let attempt = 1; ; attempt++) {
       const model = embedders.modelFor(collection.embedding);
@@ -303,7 +449,7 @@ export class IngestService {
         values: texts,
         tokenCounts: pieces.map((piece) => piece.tokenCount),
         purpose: "document",
-        cache: this.cache,
+        cache: this.cacheFor(model),
       });
       try {
         return await this.commit(job, parsed, pieces, {
@@ -330,7 +476,16 @@ export class IngestService {
     pieces: TextChunk[],
     vectors: { embedding: EmbeddingConfig; embeddings: Float32Array[]; tokens: number },
   ): Promise<DocumentRecord | null> {
-    return this.options.store.commitIngest({
+    return this.options.store.commitIngest(this.commitRequest(job, parsed, pieces, vectors));
+  }
+
+  private commitRequest(
+    job: IngestJob,
+    parsed: ParsedDocument,
+    pieces: TextChunk[],
+    vectors: { embedding: EmbeddingConfig; embeddings: Float32Array[]; tokens: number },
+  ): IngestResult {
+    return {
       jobId: job.jobId,
       collection: job.collection,
       documentId: job.documentId,
@@ -344,7 +499,7 @@ export class IngestService {
         ...pageRange(parsed.pages, piece.charStart, piece.charEnd),
         vector: vectors.embeddings[i] as Float32Array,
       })),
-    });
+    };
   }
 
   /** Batch mode needs an OpenAI collection and a store that can park jobs. */
@@ -365,6 +520,16 @@ export class IngestService {
       );
     }
   }
+}
+
+/** Jobs claimed together, so a bulk upload is committed in few transactions. */
+const GROUP_SIZE = 64;
+const GROUP_MAX_MS = 50;
+const YIELD_AFTER_MS = 10;
+
+/** Small documents are committed in groups; PDFs and Batch API jobs one at a time. */
+function groupable(job: IngestJob): boolean {
+  return job.embeddingMode !== "batch" && job.source.mediaType !== "application/pdf";
 }
 
 /** What a discarded failed upload looked like, so a waiting caller still learns why it failed. */

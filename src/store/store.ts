@@ -142,6 +142,11 @@ export interface IngestResult {
   embedding?: EmbeddingConfig | undefined;
 }
 
+/** How one job of commitIngestMany ended: commitIngest's answer, or what it would have thrown. */
+export type CommitOutcome =
+  | { ok: true; document: DocumentRecord | null }
+  | { ok: false; error: unknown };
+
 export interface EnqueueOutcome {
   document: DocumentRecord;
   /** null when the upload was a no-op (same id, same content). */
@@ -209,6 +214,8 @@ export interface Store {
    * as the current or pending version is a no-op (jobId null).
    */
   enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome>;
+  /** enqueueIngest for several uploads in one transaction: all are recorded, or none. Optional. */
+  enqueueIngestMany?(requests: IngestRequest[]): Promise<EnqueueOutcome[]>;
   /** Takes the oldest queued job and marks its document processing; null when none. */
   claimNextJob(): Promise<IngestJob | null>;
   /**
@@ -216,6 +223,12 @@ export interface Store {
    * ready. A job superseded by a newer upload of the same id is dropped instead (returns null).
    */
   commitIngest(result: IngestResult): Promise<DocumentRecord | null>;
+  /**
+   * commitIngest for several jobs in one transaction, each still all or nothing on its own:
+   * one job's failure is reported in its place and the others are committed. Optional; stores
+   * without it commit one job at a time.
+   */
+  commitIngestMany?(results: IngestResult[]): Promise<CommitOutcome[]>;
   /**
    * Ends a failed job. A document with an earlier ready version keeps it (status ready, with the
    * error noted); a new document is marked failed, or removed when `discardNewDocument` is set.

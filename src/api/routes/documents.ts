@@ -136,8 +136,7 @@ export function documentRoutes(services: Services) {
         return c.json(documentJson(document), 201);
       }
 
-      const submissions: SubmitOutcome[] = [];
-      for (const upload of uploads) submissions.push(await ingest.submit(upload));
+      const submissions: SubmitOutcome[] = await ingest.submitMany(uploads);
       if (!wait) return c.json({ data: submissions.map((s) => documentJson(s.document)) }, 202);
       const documents = await Promise.all(
         submissions.map(async (submitted) =>

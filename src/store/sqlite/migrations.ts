@@ -109,6 +109,42 @@ const MIGRATIONS: string[] = [
     WHERE pending_job_id IS NOT NULL;
   CREATE INDEX documents_collection_stats ON documents (collection_id, chunk_count, embedding_tokens);
   `,
+  // v4: collection totals kept by triggers, so reading a collection no longer scans its documents
+  // (it is read for every upload, job and search)
+  `
+  ALTER TABLE collections ADD COLUMN document_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE collections ADD COLUMN chunk_count INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE collections ADD COLUMN embedding_tokens INTEGER NOT NULL DEFAULT 0;
+  UPDATE collections SET
+    document_count = (SELECT count(*) FROM documents d WHERE d.collection_id = collections.id),
+    chunk_count = (SELECT coalesce(sum(d.chunk_count), 0) FROM documents d
+      WHERE d.collection_id = collections.id),
+    embedding_tokens = (SELECT coalesce(sum(d.embedding_tokens), 0) FROM documents d
+      WHERE d.collection_id = collections.id);
+  CREATE TRIGGER documents_totals_insert AFTER INSERT ON documents BEGIN
+    UPDATE collections SET document_count = document_count + 1,
+      chunk_count = chunk_count + NEW.chunk_count,
+      embedding_tokens = embedding_tokens + NEW.embedding_tokens
+    WHERE id = NEW.collection_id;
+  END;
+  CREATE TRIGGER documents_totals_delete AFTER DELETE ON documents BEGIN
+    UPDATE collections SET document_count = document_count - 1,
+      chunk_count = chunk_count - OLD.chunk_count,
+      embedding_tokens = embedding_tokens - OLD.embedding_tokens
+    WHERE id = OLD.collection_id;
+  END;
+  CREATE TRIGGER documents_totals_update
+    AFTER UPDATE OF collection_id, chunk_count, embedding_tokens ON documents BEGIN
+    UPDATE collections SET document_count = document_count - 1,
+      chunk_count = chunk_count - OLD.chunk_count,
+      embedding_tokens = embedding_tokens - OLD.embedding_tokens
+    WHERE id = OLD.collection_id;
+    UPDATE collections SET document_count = document_count + 1,
+      chunk_count = chunk_count + NEW.chunk_count,
+      embedding_tokens = embedding_tokens + NEW.embedding_tokens
+    WHERE id = NEW.collection_id;
+  END;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -8,6 +8,7 @@ import type {
   ChunkRecord,
   ChunkText,
   CollectionRecord,
+  CommitOutcome,
   DocumentPage,
   DocumentRecord,
   EmbeddingCacheKey,
@@ -57,11 +58,8 @@ export interface SqliteStoreOptions {
   now?: () => Date;
 }
 
-const COLLECTION_COLUMNS = `
-  c.*,
-  (SELECT count(*) FROM documents d WHERE d.collection_id = c.id) AS document_count,
-  (SELECT coalesce(sum(chunk_count), 0) FROM documents d WHERE d.collection_id = c.id) AS chunk_count,
-  (SELECT coalesce(sum(embedding_tokens), 0) FROM documents d WHERE d.collection_id = c.id) AS embedding_tokens`;
+// document_count, chunk_count and embedding_tokens are kept up to date by triggers (schema v4)
+const COLLECTION_COLUMNS = "c.*";
 
 /** Vocabulary terms read into the frequency cache per step, and at most in all. */
 const VOCABULARY_PAGE = 1_000;
@@ -93,9 +91,6 @@ export class SqliteStore implements Store {
     string,
     { id: number; name: string; embedding_dimensions: number }
   >();
-  /** collectionRow results, valid while the change stamp they were read at is current. */
-  private readonly collectionRows = new Map<string, CollectionRow>();
-  private collectionRowsStamp = "";
   private readonly options: Required<Omit<SqliteStoreOptions, "hnsw" | "keywordStopWords">> & {
     hnsw: Omit<HnswParameters, "dimensions">;
     keywordStopWords: ReadonlySet<string> | undefined;
@@ -261,82 +256,85 @@ export class SqliteStore implements Store {
   }
 
   async enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome> {
-    const collection = this.requireCollection(request.collection);
+    const [outcome] = await this.enqueueIngestMany([request]);
+    if (!outcome) throw new AppError("internal", "enqueueIngestMany returned no outcome.");
+    return outcome;
+  }
+
+  async enqueueIngestMany(requests: IngestRequest[]): Promise<EnqueueOutcome[]> {
     const now = this.timestamp();
-    return this.db.transaction((): EnqueueOutcome => {
-      const existing = this.documentRow(collection.id, request.documentId);
-      if (existing) {
-        const pendingSha = this.pendingSha(existing.pending_job_id);
-        if (pendingSha === request.source.sha256) {
-          return { document: toDocumentRecord(existing), jobId: existing.pending_job_id };
-        }
-        if (
-          pendingSha === null &&
-          existing.status === "ready" &&
-          existing.source_sha256 === request.source.sha256
-        ) {
-          this.updateDescriptiveFields(existing, request, now);
-          const current = this.documentRow(collection.id, request.documentId) as DocumentRow;
-          return { document: toDocumentRecord(current), jobId: null };
-        }
-        if (existing.pending_job_id !== null) {
-          this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(
-            existing.pending_job_id,
-          );
-        }
+    return this.db.transaction(() => requests.map((request) => this.writeEnqueue(request, now)))();
+  }
+
+  /** enqueueIngest's writes, inside a transaction. */
+  private writeEnqueue(request: IngestRequest, now: string): EnqueueOutcome {
+    const collection = this.requireCollection(request.collection);
+    const existing = this.documentRow(collection.id, request.documentId);
+    if (existing) {
+      const pendingSha = this.pendingSha(existing.pending_job_id);
+      if (pendingSha === request.source.sha256) {
+        return { document: toDocumentRecord(existing), jobId: existing.pending_job_id };
       }
-      const jobId = Number(
-        this.sql(
-          `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
-               source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
-        ).run(
-          collection.id,
-          request.documentId,
-          request.title,
-          JSON.stringify(request.metadata),
-          request.source.filename,
-          request.source.mediaType,
-          request.source.bytes,
-          request.source.sha256,
-          Buffer.from(
-            request.payload.buffer,
-            request.payload.byteOffset,
-            request.payload.byteLength,
-          ),
-          now,
-        ).lastInsertRowid,
+      if (
+        pendingSha === null &&
+        existing.status === "ready" &&
+        existing.source_sha256 === request.source.sha256
+      ) {
+        this.updateDescriptiveFields(existing, request, now);
+        const current = this.documentRow(collection.id, request.documentId) as DocumentRow;
+        return { document: toDocumentRecord(current), jobId: null };
+      }
+      if (existing.pending_job_id !== null) {
+        this.sql("DELETE FROM jobs WHERE id = ? AND state = 'queued'").run(existing.pending_job_id);
+      }
+    }
+    const jobId = Number(
+      this.sql(
+        `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
+             source_media_type, source_bytes, source_sha256, payload, state, enqueued_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?)`,
+      ).run(
+        collection.id,
+        request.documentId,
+        request.title,
+        JSON.stringify(request.metadata),
+        request.source.filename,
+        request.source.mediaType,
+        request.source.bytes,
+        request.source.sha256,
+        Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
+        now,
+      ).lastInsertRowid,
+    );
+    if (request.embeddingMode === "batch") {
+      this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
+    }
+    if (existing) {
+      this.sql(
+        "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
+      ).run(jobId, now, existing.key);
+    } else {
+      this.sql(
+        `INSERT INTO documents (collection_id, external_id, title, metadata, status,
+             source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
+             created_at, updated_at)
+           VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(
+        collection.id,
+        request.documentId,
+        request.title,
+        JSON.stringify(request.metadata),
+        request.source.filename,
+        request.source.mediaType,
+        request.source.bytes,
+        request.source.sha256,
+        jobId,
+        now,
+        now,
       );
-      if (request.embeddingMode === "batch") {
-        this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
-      }
-      if (existing) {
-        this.sql(
-          "UPDATE documents SET status = 'queued', pending_job_id = ?, updated_at = ? WHERE key = ?",
-        ).run(jobId, now, existing.key);
-      } else {
-        this.sql(
-          `INSERT INTO documents (collection_id, external_id, title, metadata, status,
-               source_filename, source_media_type, source_bytes, source_sha256, pending_job_id,
-               created_at, updated_at)
-             VALUES (?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`,
-        ).run(
-          collection.id,
-          request.documentId,
-          request.title,
-          JSON.stringify(request.metadata),
-          request.source.filename,
-          request.source.mediaType,
-          request.source.bytes,
-          request.source.sha256,
-          jobId,
-          now,
-          now,
-        );
-      }
-      const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
-      return { document: toDocumentRecord(document), jobId };
-    })();
+    }
+    const document = this.documentRow(collection.id, request.documentId) as DocumentRow;
+    return { document: toDocumentRecord(document), jobId };
   }
 
   async claimNextJob(): Promise<IngestJob | null> {
@@ -357,6 +355,46 @@ export class SqliteStore implements Store {
   }
 
   async commitIngest(result: IngestResult): Promise<DocumentRecord | null> {
+    const [outcome] = await this.commitIngestMany([result]);
+    if (!outcome) throw new AppError("internal", "commitIngestMany returned no outcome.");
+    if (!outcome.ok) throw outcome.error;
+    return outcome.document;
+  }
+
+  async commitIngestMany(results: IngestResult[]): Promise<CommitOutcome[]> {
+    const now = this.timestamp();
+    // one transaction for all (one WAL commit, one FTS segment); a savepoint for each
+    const writes = this.db.transaction(() =>
+      results.map((result): CommittedWrite | { error: unknown } => {
+        try {
+          return this.db.transaction(() => this.writeCommit(result, now))();
+        } catch (error) {
+          return { error };
+        }
+      }),
+    )();
+    const outcomes: CommitOutcome[] = [];
+    for (const [index, write] of writes.entries()) {
+      const result = results[index] as IngestResult;
+      if ("error" in write) {
+        outcomes.push({ ok: false, error: write.error });
+        continue;
+      }
+      if (write.collectionId !== null) {
+        this.vectors.remove(write.collectionId, write.removed);
+        this.vectors.add(write.collectionId, write.added);
+      }
+      const document =
+        write.collectionId === null
+          ? null
+          : await this.getDocument(result.collection, result.documentId);
+      outcomes.push({ ok: true, document });
+    }
+    return outcomes;
+  }
+
+  /** commitIngest's writes, inside a transaction; collectionId null when the job was dropped. */
+  private writeCommit(result: IngestResult, now: string): CommittedWrite {
     const collection = this.requireCollection(result.collection);
     if (result.embedding) this.assertCurrentEmbedding(collection.id, result.embedding);
     for (const chunk of result.chunks) {
@@ -367,67 +405,62 @@ export class SqliteStore implements Store {
         );
       }
     }
-    const now = this.timestamp();
-    const outcome = this.db.transaction(() => {
-      const document = this.documentRow(collection.id, result.documentId);
-      const job = this.sql<[number], JobRow>(
-        "SELECT *, '' AS collection_name FROM jobs WHERE id = ?",
-      ).get(result.jobId);
-      this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
-      if (!document || !job || document.pending_job_id !== result.jobId) return null;
-      const removed = this.deleteChunksOf(document.key);
-      const insertChunk = this.sql(
-        `INSERT INTO chunks (collection_id, document_key, ordinal, text, char_start, char_end,
-           page_start, page_end, token_count, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    const document = this.documentRow(collection.id, result.documentId);
+    const job = this.sql<[number], JobRow>(
+      "SELECT *, '' AS collection_name FROM jobs WHERE id = ?",
+    ).get(result.jobId);
+    this.sql("DELETE FROM jobs WHERE id = ?").run(result.jobId);
+    if (!document || !job || document.pending_job_id !== result.jobId) {
+      return { collectionId: null, removed: [], added: [] };
+    }
+    const removed = this.deleteChunksOf(document.key);
+    const insertChunk = this.sql(
+      `INSERT INTO chunks (collection_id, document_key, ordinal, text, char_start, char_end,
+         page_start, page_end, token_count, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertFts = this.sql("INSERT INTO chunk_fts (rowid, title, text) VALUES (?, ?, ?)");
+    const added: { id: number; vector: Float32Array }[] = [];
+    result.chunks.forEach((chunk, ordinal) => {
+      const vector = normalized(chunk.vector);
+      const id = Number(
+        insertChunk.run(
+          collection.id,
+          document.key,
+          ordinal,
+          chunk.text,
+          chunk.charStart,
+          chunk.charEnd,
+          chunk.pageStart,
+          chunk.pageEnd,
+          chunk.tokenCount,
+          vectorToBlob(vector),
+        ).lastInsertRowid,
       );
-      const insertFts = this.sql("INSERT INTO chunk_fts (rowid, title, text) VALUES (?, ?, ?)");
-      const added: { id: number; vector: Float32Array }[] = [];
-      result.chunks.forEach((chunk, ordinal) => {
-        const vector = normalized(chunk.vector);
-        const id = Number(
-          insertChunk.run(
-            collection.id,
-            document.key,
-            ordinal,
-            chunk.text,
-            chunk.charStart,
-            chunk.charEnd,
-            chunk.pageStart,
-            chunk.pageEnd,
-            chunk.tokenCount,
-            vectorToBlob(vector),
-          ).lastInsertRowid,
-        );
-        insertFts.run(id, result.title ?? "", chunk.text);
-        added.push({ id, vector });
-      });
-      this.sql(
-        `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
-             source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
-             page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
-             pending_job_id = NULL, has_ready_version = 1, updated_at = ?
-           WHERE key = ?`,
-      ).run(
-        result.title,
-        job.metadata,
-        job.source_filename,
-        job.source_media_type,
-        job.source_bytes,
-        job.source_sha256,
-        result.pageCount,
-        result.chunks.length,
-        result.tokenCount,
-        result.embeddingTokens,
-        now,
-        document.key,
-      );
-      this.bumpGeneration(collection.id);
-      return { removed, added };
-    })();
-    if (!outcome) return null;
-    this.vectors.remove(collection.id, outcome.removed);
-    this.vectors.add(collection.id, outcome.added);
-    return this.getDocument(result.collection, result.documentId);
+      insertFts.run(id, result.title ?? "", chunk.text);
+      added.push({ id, vector });
+    });
+    this.sql(
+      `UPDATE documents SET title = ?, metadata = ?, status = 'ready', error = NULL,
+           source_filename = ?, source_media_type = ?, source_bytes = ?, source_sha256 = ?,
+           page_count = ?, chunk_count = ?, token_count = ?, embedding_tokens = ?,
+           pending_job_id = NULL, has_ready_version = 1, updated_at = ?
+         WHERE key = ?`,
+    ).run(
+      result.title,
+      job.metadata,
+      job.source_filename,
+      job.source_media_type,
+      job.source_bytes,
+      job.source_sha256,
+      result.pageCount,
+      result.chunks.length,
+      result.tokenCount,
+      result.embeddingTokens,
+      now,
+      document.key,
+    );
+    this.bumpGeneration(collection.id);
+    return { collectionId: collection.id, removed, added };
   }
 
   async failIngest(input: {
@@ -873,27 +906,9 @@ export class SqliteStore implements Store {
   }
 
   private collectionRow(name: string): CollectionRow | undefined {
-    // the counts aggregate over the collection's documents, and this runs on every search: the
-    // row is reused until this connection changes any row or another connection commits
-    // two statements: reading pragma_data_version inside a SELECT costs twice the PRAGMA
-    const changes = this.sql<[], number>("SELECT total_changes()").pluck().get();
-    const version = this.sql<[], number>("PRAGMA data_version").pluck().get();
-    const stamp = `${changes}:${version}`;
-    if (stamp !== this.collectionRowsStamp) {
-      this.collectionRows.clear();
-      this.collectionRowsStamp = stamp;
-    }
-    const cached = this.collectionRows.get(name);
-    if (cached) return cached;
-    const row = this.sql<[string], CollectionRow>(
-      `SELECT c.*, count(d.key) AS document_count,
-           coalesce(sum(d.chunk_count), 0) AS chunk_count,
-           coalesce(sum(d.embedding_tokens), 0) AS embedding_tokens
-         FROM collections c LEFT JOIN documents d ON d.collection_id = c.id
-         WHERE c.name = ? GROUP BY c.id`,
+    return this.sql<[string], CollectionRow>(
+      `SELECT ${COLLECTION_COLUMNS} FROM collections c WHERE c.name = ?`,
     ).get(name);
-    if (row) this.collectionRows.set(name, row);
-    return row;
   }
 
   private requireCollection(name: string): {
@@ -938,6 +953,13 @@ export class SqliteStore implements Store {
   private timestamp(): string {
     return this.options.now().toISOString();
   }
+}
+
+/** The rows a commit replaced and added, applied to the vector index after the transaction. */
+interface CommittedWrite {
+  collectionId: number | null;
+  removed: number[];
+  added: { id: number; vector: Float32Array }[];
 }
 
 /** What a backup wrote: paths relative to its directory, and their total size. */
