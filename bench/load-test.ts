@@ -161,35 +161,50 @@ async function main(): Promise<void> {
     let ingests = 0;
     const modes = ["hybrid", "vector", "keyword"] as const;
     console.log(`load: ${SECONDS} s, ${CONNECTIONS} connections, ${INGEST_SHARE * 100}% ingest`);
-    const result = await autocannon({
-      url,
-      connections: CONNECTIONS,
-      duration: SECONDS,
-      timeout: 30,
-      requests: [
+    // what each failed request died of, so an error count comes with its cause
+    const errorKinds = new Map<string, number>();
+    const result = await new Promise<autocannon.Result>((resolve, reject) => {
+      const instance = autocannon(
         {
-          setupRequest: (request) => {
-            if (random() < INGEST_SHARE) {
-              ingests += 1;
-              return {
-                ...request,
-                method: "POST",
-                path: "/v1/collections/default/documents",
-                headers: { "content-type": "application/json" },
-                body: JSON.stringify({ id: `load-${ingests}`, text: `${sentence(80)}.` }),
-              };
-            }
-            const mode = modes[Math.floor(random() * modes.length)];
-            return {
-              ...request,
-              method: "POST",
-              path: "/v1/collections/default/search",
-              headers: { "content-type": "application/json" },
-              body: JSON.stringify({ query: sentence(2 + Math.floor(random() * 3)), k: 10, mode }),
-            };
-          },
+          url,
+          connections: CONNECTIONS,
+          duration: SECONDS,
+          timeout: 30,
+          requests: [
+            {
+              setupRequest: (request) => {
+                if (random() < INGEST_SHARE) {
+                  ingests += 1;
+                  return {
+                    ...request,
+                    method: "POST",
+                    path: "/v1/collections/default/documents",
+                    headers: { "content-type": "application/json" },
+                    body: JSON.stringify({ id: `load-${ingests}`, text: `${sentence(80)}.` }),
+                  };
+                }
+                const mode = modes[Math.floor(random() * modes.length)];
+                return {
+                  ...request,
+                  method: "POST",
+                  path: "/v1/collections/default/search",
+                  headers: { "content-type": "application/json" },
+                  body: JSON.stringify({
+                    query: sentence(2 + Math.floor(random() * 3)),
+                    k: 10,
+                    mode,
+                  }),
+                };
+              },
+            },
+          ],
         },
-      ],
+        (error, finished) => (error ? reject(error) : resolve(finished)),
+      );
+      instance.on("reqError", (error: NodeJS.ErrnoException) => {
+        const kind = error.code ?? error.message;
+        errorKinds.set(kind, (errorKinds.get(kind) ?? 0) + 1);
+      });
     });
     const rssAfter = rssMib(child.pid as number);
     await new Promise((resolve) => setTimeout(resolve, 10_000));
@@ -218,7 +233,7 @@ async function main(): Promise<void> {
       `| requests | ${result.requests.total.toLocaleString("en")} (${result.requests.average.toFixed(0)} req/s average) |`,
       `| by route | ${mix} |`,
       `| latency | p50 ${result.latency.p50} ms, p90 ${result.latency.p90} ms, p99 ${result.latency.p99} ms, max ${result.latency.max} ms |`,
-      `| errors | ${errors} (connection errors ${connectionErrors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx}) |`,
+      `| errors | ${errors} (connection errors ${connectionErrors}, timeouts ${result.timeouts}, non-2xx ${result.non2xx})${errorKinds.size > 0 ? `; causes: ${[...errorKinds].map(([kind, count]) => `${kind} ×${count}`).join(", ")}` : ""} |`,
       `| server RSS | ${rssBefore} MiB before, ${rssAfter} MiB right after, ${rssSettled} MiB 10 s later |`,
       "",
     ];
