@@ -90,6 +90,19 @@ const RM3_VARIANTS: Variant[] = [
   ["rm3h hybrid: shipped + rm3 10+prox", { feedback: SHIPPED_FB, rm3: RM3({ proximity: true }) }],
   ["rm3h hybrid: shipped + rm3 20+prox (new default)", { feedback: SHIPPED_FB, rm3: RM3(PROX20) }],
   ["rm3h hybrid: shipped + rm3 20+prox w2", { feedback: SHIPPED_FB, rm3: RM3(PROX20, 2) }],
+  // cheaper settings: the 20-term expansion search dominates hybrid's cost on large collections
+  [
+    "speed hybrid: PRF 10 terms + rm3 10+prox",
+    { feedback: SHIPPED_FB && { ...SHIPPED_FB, terms: 10 }, rm3: RM3({ proximity: true }) },
+  ],
+  [
+    "speed hybrid: PRF 10 terms, no rm3",
+    { feedback: SHIPPED_FB && { ...SHIPPED_FB, terms: 10 }, rm3: null },
+  ],
+  [
+    "speed hybrid: shipped + rm3 20+prox, 50 candidates",
+    { feedback: SHIPPED_FB, rm3: RM3({ ...PROX20, candidates: 50 }) },
+  ],
   [
     "rm3h hybrid: shipped + rm3 20+prox k1 0.9 b 0.4",
     { feedback: SHIPPED_FB, rm3: RM3({ ...PROX20, bm25: ANSERINI_BM25 }) },
