@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
@@ -65,7 +65,7 @@ describe("SQLite store: the HNSW file is a cache of SQLite", () => {
     dir.remove();
   });
 
-  for (const damage of ["deleted", "corrupt", "truncated"] as const) {
+  for (const damage of ["deleted", "corrupt", "truncated", "flipped"] as const) {
     test(`a ${damage} index file is rebuilt from stored vectors`, async () => {
       const dir = makeTempDir();
       const first = await storeWithDocuments(dir.path);
@@ -78,6 +78,12 @@ describe("SQLite store: the HNSW file is a cache of SQLite", () => {
       if (damage === "deleted") rmSync(path);
       if (damage === "corrupt") writeFileSync(path, Buffer.alloc(4096, 0x5a));
       if (damage === "truncated") writeFileSync(path, Buffer.alloc(10));
+      if (damage === "flipped") {
+        // same size, damaged inside: only the checksum can tell, while the graph is being read
+        const bytes = readFileSync(path);
+        for (let i = 64; i < bytes.length; i += 97) bytes[i] = (bytes[i] ?? 0) ^ 0xff;
+        writeFileSync(path, bytes);
+      }
       const second = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
       await second.open();
       assert.equal(second.indexLoadReports[0]?.outcome, "rebuilt");

@@ -87,8 +87,10 @@ export function interpolateQueryModels(
 }
 
 // Chunk texts never change under one id (ids are not reused), so their term counts are kept;
-// the text is compared anyway, and the cache is dropped wholesale when full.
-const COUNTS_CACHE_LIMIT = 20_000;
+// the text is compared anyway (a re-upload can retitle a document), and the cache is dropped
+// wholesale when full. An entry holds the text, its tokens and counts (~10 KB for a 512-token
+// chunk), so 5,000 entries bound it near 50 MB: 20,000 grew a loaded server's RSS by 150 MB.
+const COUNTS_CACHE_LIMIT = 5_000;
 
 /** Keyword search with RM3 re-scoring; one instance per search service (it caches). */
 export class Rm3Reranker {
