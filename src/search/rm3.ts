@@ -118,8 +118,8 @@ export class Rm3Reranker {
     search: (text: string, k: number) => Promise<ScoredChunk[]>,
     options: Rm3Options,
     expansionCandidates?: readonly ScoredChunk[],
-  ): Promise<{ results: ScoredChunk[]; expansion: Map<string, number> }> {
-    const unchanged = { results: [...firstPass], expansion: new Map<string, number>() };
+  ): Promise<ScoredChunk[]> {
+    const unchanged = [...firstPass];
     if (!this.store.termStatistics || firstPass.length === 0) return unchanged;
     const original = keywordQueryTerms(query);
     const firstIds = firstPass.slice(0, options.candidates).map((result) => result.chunkId);
@@ -144,10 +144,7 @@ export class Rm3Reranker {
     ]);
     if (!statistics) return unchanged;
     const candidateCounts = new Map([...firstCounts, ...newCounts]);
-    return {
-      results: this.score(ids, candidateCounts, model, original, statistics, options),
-      expansion,
-    };
+    return this.score(ids, candidateCounts, model, original, statistics, options);
   }
 
   /** Candidates by weighted BM25 (+ proximity of the original terms), best first. */

@@ -168,7 +168,7 @@ export class SearchService {
         // RM3 re-scores the first pass plus the candidates of an expansion search; the vector
         // feedback's keyword search is one already (its terms are the same relevance model's,
         // ranked with IDF): reusing it saves an FTS5 query and measured the same
-        const { results } = await this.rm3.rerank(
+        const results = await this.rm3.rerank(
           request.collection,
           request.query,
           keyword,

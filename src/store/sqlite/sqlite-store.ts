@@ -615,15 +615,18 @@ export class SqliteStore implements Store {
     return this.chunkTotal;
   }
 
+  /** fts5vocab reads FTS5's own statistics; a temp table, so no migration is needed. */
+  private ensureVocabulary(): void {
+    if (this.vocabularyReady) return;
+    this.db.exec(
+      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)",
+    );
+    this.vocabularyReady = true;
+  }
+
   async termStatistics(collection: string, terms: string[]): Promise<TermStatistics> {
     this.requireCollection(collection);
-    // fts5vocab reads FTS5's own document counts; a temp table, so no migration is needed
-    if (!this.vocabularyReady) {
-      this.db.exec(
-        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)",
-      );
-      this.vocabularyReady = true;
-    }
+    this.ensureVocabulary();
     const chunkCount = this.countChunks();
     // one equality lookup per term: fts5vocab scans its whole vocabulary for an IN list
     const lookup = this.sql<[string], number>(
@@ -651,17 +654,14 @@ export class SqliteStore implements Store {
 
   async averageKeywordLength(collection: string): Promise<number> {
     this.requireCollection(collection);
-    this.chunkTotal ??= this.sql<[], number>("SELECT count(*) FROM chunks").pluck().get() ?? 0;
-    const chunkCount = this.chunkTotal;
+    const chunkCount = this.countChunks();
     if (chunkCount === 0) return 0;
     // summing the vocabulary scans it once; like document frequencies, the mean barely moves
     // until the number of chunks drifts by 5%. (FTS5's own averages record is not used: with
     // contentless_delete it keeps counting deleted rows.)
     const cached = this.averageLengthCache;
     if (cached && Math.abs(chunkCount - cached.basis) <= 0.05 * cached.basis) return cached.value;
-    this.db.exec(
-      "CREATE VIRTUAL TABLE IF NOT EXISTS temp.chunk_fts_vocab USING fts5vocab(main, chunk_fts, row)",
-    );
+    this.ensureVocabulary();
     const tokens =
       this.sql<[], number>("SELECT total(cnt) FROM temp.chunk_fts_vocab").pluck().get() ?? 0;
     const value = tokens / chunkCount;
