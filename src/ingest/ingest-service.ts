@@ -7,6 +7,7 @@ import type { EmbeddingConfig, EmbeddingModel } from "../embed/embedding-model.t
 import { OpenAIEmbeddingModel } from "../embed/openai-embedder.ts";
 import { AppError, type ErrorBody, toAppError } from "../errors.ts";
 import type {
+  CollectionRecord,
   DocumentRecord,
   EmbeddingMode,
   EnqueueOutcome,
@@ -363,10 +364,16 @@ export class IngestService {
     };
   }
 
-  /** Parses, chunks and embeds a job: what commitIngest needs. */
-  private async prepare(job: IngestJob): Promise<IngestResult> {
+  /** The job's collection; not_found when it was deleted after the upload. */
+  private async collectionOf(job: IngestJob): Promise<CollectionRecord> {
     const collection = await this.options.store.getCollection(job.collection);
     if (!collection) throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
+    return collection;
+  }
+
+  /** Parses, chunks and embeds a job: what commitIngest needs. */
+  private async prepare(job: IngestJob): Promise<IngestResult> {
+    const collection = await this.collectionOf(job);
     const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
     const model = this.options.embedders.modelFor(collection.embedding);
     const embedded = await embedMany({
@@ -430,9 +437,8 @@ export class IngestService {
     job: IngestJob,
     delivery?: BatchDelivery,
   ): Promise<DocumentRecord | null | typeof PARKED> {
-    const { store, embedders } = this.options;
-    let collection = await store.getCollection(job.collection);
-    if (!collection) throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
+    const { embedders } = this.options;
+    let collection = await this.collectionOf(job);
     const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
     const texts = pieces.map((piece) => piece.text);
     for (let attempt = 1; ; attempt++) {
@@ -463,9 +469,7 @@ export class IngestService {
           attempt >= MAX_EMBED_ATTEMPTS
         )
           throw error;
-        collection = await store.getCollection(job.collection);
-        if (!collection)
-          throw new AppError("not_found", `Collection "${job.collection}" was deleted.`);
+        collection = await this.collectionOf(job);
       }
     }
   }
