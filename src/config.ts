@@ -48,6 +48,7 @@ const environmentSchema = z.object({
     .optional(),
   GLEANER_DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
   GLEANER_JOB_LEASE_SECONDS: positiveInt.max(3600).default(60),
+  GLEANER_EXACT_SEARCH_BUDGET: z.coerce.number().int().min(0).max(1_000_000_000).default(5_120_000),
   GLEANER_LOG_LEVEL: z
     .enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"])
     .default("info"),
@@ -92,6 +93,11 @@ export interface Config {
   shutdownTimeoutMs: number;
   /** PostgreSQL backend (scale-out); absent: the embedded SQLite backend in dataDir. */
   database?: { url: string; poolSize: number; jobLeaseSeconds: number } | null;
+  /**
+   * Vector search scans a collection exactly while its chunks × dimensions is at most this
+   * (20k chunks of 256 dimensions by default, a few ms a query; BENCHMARKS.md); 0: always HNSW.
+   */
+  exactSearchBudget: number;
   logLevel: Environment["GLEANER_LOG_LEVEL"];
 }
 
@@ -152,6 +158,7 @@ export function loadConfig(environment: Record<string, string | undefined> = pro
           jobLeaseSeconds: env.GLEANER_JOB_LEASE_SECONDS,
         }
       : null,
+    exactSearchBudget: env.GLEANER_EXACT_SEARCH_BUDGET,
     logLevel: env.GLEANER_LOG_LEVEL,
   };
   assertSafeListening(config);

@@ -9,6 +9,9 @@ import {
   writeFileSync,
 } from "node:fs";
 import hnswlib from "hnswlib-node";
+import { ExactVectors, type LabelScore, TopK } from "../exact-vectors.ts";
+
+export type { LabelScore } from "../exact-vectors.ts";
 
 export interface HnswParameters {
   dimensions: number;
@@ -32,12 +35,17 @@ interface IndexSidecar {
   generation: number;
   bytes: number;
   sha256: string;
+  /** Labels the graph search does not return for their own vector (absent in old sidecars). */
+  orphans?: number[];
 }
 
-export interface LabelScore {
-  label: number;
-  score: number;
-}
+/**
+ * A label counts as well linked when a narrow search (ef 20) for its own vector returns it among
+ * the first 10. On near-duplicates, points found only by a broad search are also missed by
+ * queries near them; ef 20 rather than the query-time 64 halves those misses (BENCHMARKS.md).
+ */
+const VERIFY_K = 10;
+const VERIFY_EF = 20;
 
 const INITIAL_CAPACITY = 1024;
 
@@ -53,12 +61,21 @@ export class HnswIndex {
   private readonly scratch: number[];
   /** The ef last handed to hnswlib; setting it only on change saves a native call per search. */
   private currentEf = -1;
+  /**
+   * Vectors the graph does not lead to: hnswlib's neighbour pruning leaves some near-duplicates
+   * without in-links, so no search can reach them. They are scanned exactly on every search.
+   */
+  private readonly orphans: ExactVectors;
+  /** Labels still to re-check by `sweep`, and where the sweep is. */
+  private sweepLabels: number[] = [];
+  private sweepAt = 0;
 
   private constructor(parameters: HnswParameters, graph: hnswlib.HierarchicalNSW, live: number) {
     this.parameters = parameters;
     this.graph = graph;
     this.live = live;
     this.scratch = new Array<number>(parameters.dimensions).fill(0);
+    this.orphans = new ExactVectors(parameters.dimensions, 16);
   }
 
   /** An empty index. */
@@ -81,7 +98,7 @@ export class HnswIndex {
   static async load(
     path: string,
     parameters: HnswParameters,
-  ): Promise<{ index: HnswIndex; generation: number } | null> {
+  ): Promise<{ index: HnswIndex; generation: number; verified: boolean } | null> {
     const sidecar = readSidecar(path);
     if (!sidecar || sidecar.dimensions !== parameters.dimensions || !existsSync(path)) return null;
     if (statSync(path).size !== sidecar.bytes) return null;
@@ -100,7 +117,11 @@ export class HnswIndex {
     if (!read) return null;
     if (graph.getNumDimensions() !== parameters.dimensions) return null;
     const index = new HnswIndex(parameters, graph, graph.getCurrentCount());
-    return { index, generation: sidecar.generation };
+    for (const label of sidecar.orphans ?? []) {
+      const vector = index.vectorOf(label);
+      if (vector) index.orphans.set(label, vector);
+    }
+    return { index, generation: sidecar.generation, verified: sidecar.orphans !== undefined };
   }
 
   /** Labels the graph holds, including ones marked deleted. */
@@ -117,17 +138,73 @@ export class HnswIndex {
     this.live = count;
   }
 
-  /** Adds (or replaces) the vector under `label`. */
+  /** Vectors kept in the exact side list because the graph does not reach them. */
+  get orphanCount(): number {
+    return this.orphans.size;
+  }
+
+  /** Adds (or replaces) the vector under `label`; `verify` it once the batch is in. */
   add(label: number, vector: Float32Array): void {
     if (this.graph.getCurrentCount() >= this.graph.getMaxElements()) {
       this.graph.resizeIndex(Math.ceil(this.graph.getMaxElements() * 1.5) + 16);
     }
     this.graph.addPoint(this.toScratch(vector), label, true);
+    this.orphans.delete(label);
     this.live++;
+  }
+
+  /**
+   * Checks that a graph search for each label's own vector returns it. One that is missed is
+   * inserted again (hnswlib then re-selects its neighbours and theirs, which gives most of them
+   * in-links); one still missed goes to the exact side list, so it is never lost.
+   */
+  verify(labels: Iterable<number>): void {
+    for (const label of labels) {
+      const vector = this.vectorOf(label);
+      if (!vector) {
+        this.orphans.delete(label);
+        continue;
+      }
+      if (this.graphFinds(label, vector)) {
+        this.orphans.delete(label);
+        continue;
+      }
+      this.graph.addPoint(this.toScratch(vector), label, false);
+      if (this.graphFinds(label, vector)) this.orphans.delete(label);
+      else this.orphans.set(label, vector);
+    }
+  }
+
+  /** Verifies every label (after a build, a reload without a verified sidecar, a re-index). */
+  verifyAll(): void {
+    this.verify(this.storedLabels());
+    this.sweepLabels = [];
+    this.sweepAt = 0;
+  }
+
+  /**
+   * Verifies the next `count` labels in a cycle over the whole graph. A new point can prune an
+   * older point's in-links; calling this with a multiple of each batch's size re-checks every
+   * point each time the graph grows by a fraction of its size.
+   */
+  sweep(count: number): void {
+    let left = count;
+    while (left > 0) {
+      if (this.sweepAt >= this.sweepLabels.length) {
+        this.sweepLabels = this.storedLabels();
+        this.sweepAt = 0;
+        if (this.sweepLabels.length === 0) return;
+      }
+      const end = Math.min(this.sweepLabels.length, this.sweepAt + left);
+      this.verify(this.sweepLabels.slice(this.sweepAt, end));
+      left -= end - this.sweepAt;
+      this.sweepAt = end;
+    }
   }
 
   /** Marks the label deleted; unknown labels are ignored. */
   remove(label: number): void {
+    this.orphans.delete(label);
     try {
       this.graph.markDelete(label);
       this.live = Math.max(0, this.live - 1);
@@ -143,22 +220,52 @@ export class HnswIndex {
     options: { ef?: number | undefined; filter?: ((label: number) => boolean) | undefined } = {},
   ): LabelScore[] {
     if (this.live === 0 || k <= 0) return [];
-    const ef = Math.max(options.ef ?? this.parameters.efSearch, k);
+    const found = this.searchGraph(vector, k, options.ef, options.filter);
+    if (this.orphans.size === 0) return found;
+    const top = new TopK(k);
+    const seen = new Set<number>();
+    for (const hit of [...found, ...this.orphans.search(vector, k, options.filter)]) {
+      if (seen.has(hit.label)) continue;
+      seen.add(hit.label);
+      top.offer(hit.label, hit.score);
+    }
+    return top.sorted();
+  }
+
+  private searchGraph(
+    vector: Float32Array,
+    k: number,
+    efOption: number | undefined,
+    filter: ((label: number) => boolean) | undefined,
+  ): LabelScore[] {
+    const ef = Math.max(efOption ?? this.parameters.efSearch, k);
     if (ef !== this.currentEf) {
       this.graph.setEf(ef);
       this.currentEf = ef;
     }
-    const result = this.graph.searchKnn(
-      this.toScratch(vector),
-      Math.min(k, this.live),
-      options.filter,
-    );
+    const result = this.graph.searchKnn(this.toScratch(vector), Math.min(k, this.live), filter);
     const { neighbors, distances } = result;
     const out: LabelScore[] = new Array(neighbors.length);
     for (let i = 0; i < neighbors.length; i++) {
       out[i] = { label: neighbors[i] as number, score: 1 - (distances[i] as number) };
     }
     return out;
+  }
+
+  private graphFinds(label: number, vector: Float32Array): boolean {
+    if (this.live === 0) return false;
+    return this.searchGraph(vector, VERIFY_K, VERIFY_EF, undefined).some(
+      (hit) => hit.label === label,
+    );
+  }
+
+  /** The stored vector of a live label; null when deleted or unknown. */
+  private vectorOf(label: number): Float32Array | null {
+    try {
+      return Float32Array.from(this.graph.getPoint(label));
+    } catch {
+      return null;
+    }
   }
 
   /** Writes the graph and its sidecar atomically (temp files, then rename). */
@@ -172,6 +279,7 @@ export class HnswIndex {
       generation,
       bytes: checksum.bytes,
       sha256: checksum.sha256,
+      orphans: this.orphans.labelList(),
     };
     rmSync(sidecarPath(path), { force: true });
     renameSync(temporary, path);

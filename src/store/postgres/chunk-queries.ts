@@ -71,6 +71,8 @@ export interface VectorSearchInput {
   filter: MetadataFilter | undefined;
   efSearch: number;
   exactScanThreshold: number;
+  /** A collection of at most this many chunks is scanned exactly, without the index. */
+  exactCollectionChunks: number;
 }
 
 /**
@@ -93,6 +95,22 @@ export async function searchVectors(
   return transaction(pool, async (client) => {
     await client.query("SELECT set_config('hnsw.ef_search', $1, true)", [efSearch]);
     if (!filtered) {
+      // HNSW can leave near-duplicates unreachable; a small collection is scanned exactly
+      const { rows: sized } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM (SELECT 1 FROM chunks ch
+           WHERE ch.collection_id = ${id} LIMIT $1) AS counted`,
+        [input.exactCollectionChunks + 1],
+      );
+      if ((sized[0]?.n ?? 0) <= input.exactCollectionChunks) {
+        const { rows } = await client.query<{ id: number; distance: number }>(
+          `WITH allowed AS MATERIALIZED (SELECT ch.id, ${expression} AS embedding FROM chunks ch
+             WHERE ch.collection_id = ${id})
+           SELECT id, embedding <=> ${queryVector} AS distance FROM allowed
+             ORDER BY distance, id LIMIT $2`,
+          [literal, input.k],
+        );
+        return rows.map(toScored);
+      }
       const { rows } = await client.query<{ id: number; distance: number }>(
         `SELECT ch.id, ${distance} AS distance FROM chunks ch
            WHERE ch.collection_id = ${id} ORDER BY ${distance} LIMIT $2`,
@@ -109,10 +127,11 @@ export async function searchVectors(
     const counting = matching(2);
     const { rows: counted } = await client.query<{ n: number }>(
       `SELECT count(*) AS n FROM (SELECT 1 ${counting.sql} LIMIT $1) AS allowed`,
-      [input.exactScanThreshold + 1, ...counting.params],
+      [Math.max(input.exactScanThreshold, input.exactCollectionChunks) + 1, ...counting.params],
     );
     const searching = matching(3);
-    if ((counted[0]?.n ?? 0) <= input.exactScanThreshold) {
+    const exactLimit = Math.max(input.exactScanThreshold, input.exactCollectionChunks);
+    if ((counted[0]?.n ?? 0) <= exactLimit) {
       // MATERIALIZED keeps the planner from using the index: an exact scan of the few allowed rows
       const { rows } = await client.query<{ id: number; distance: number }>(
         `WITH allowed AS MATERIALIZED (SELECT ch.id, ${expression} AS embedding ${searching.sql})

@@ -57,6 +57,11 @@ export interface PostgresStoreOptions {
   efSearch?: number;
   /** A filter admitting at most this many chunks is answered by an exact scan instead of HNSW. */
   exactScanThreshold?: number;
+  /**
+   * A collection (or filtered set) whose chunks × dimensions is at most this is scanned
+   * exactly instead of through HNSW; 0 turns that off (see SqliteStoreOptions).
+   */
+  exactSearchBudget?: number;
   /** How long a claimed job stays this replica's without a heartbeat. */
   leaseSeconds?: number;
   /** Jobs interrupted this many times are failed instead of retried again. */
@@ -98,6 +103,7 @@ export class PostgresStore implements Store {
       hnsw: { m: 16, efConstruction: 64, ...options.hnsw },
       efSearch: options.efSearch ?? 64,
       exactScanThreshold: options.exactScanThreshold ?? 2_000,
+      exactSearchBudget: options.exactSearchBudget ?? 5_120_000,
       leaseSeconds: options.leaseSeconds ?? 60,
       maxJobAttempts: options.maxJobAttempts ?? 3,
       keywordStopWords: options.keywordStopWords,
@@ -365,6 +371,9 @@ export class PostgresStore implements Store {
       filter: query.filter,
       efSearch: query.ef ?? this.options.efSearch,
       exactScanThreshold: this.options.exactScanThreshold,
+      exactCollectionChunks: Math.floor(
+        this.options.exactSearchBudget / collection.embedding_dimensions,
+      ),
     });
   }
 

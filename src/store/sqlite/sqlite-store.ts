@@ -40,7 +40,7 @@ import {
   toDocumentRecord,
   toIngestJob,
 } from "./rows.ts";
-import { VectorIndexes } from "./vector-indexes.ts";
+import { DEFAULT_EXACT_SEARCH_BUDGET, VectorIndexes } from "./vector-indexes.ts";
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -49,6 +49,11 @@ export interface SqliteStoreOptions {
   indexSaveIntervalMs?: number;
   /** A filter admitting at most this many chunks is answered by an exact scan instead of HNSW. */
   exactScanThreshold?: number;
+  /**
+   * A collection whose chunks × dimensions is at most this is searched exactly over vectors
+   * kept in memory (default 5,120,000: 20k chunks of 256 dimensions); 0 always uses HNSW.
+   */
+  exactSearchBudget?: number;
   /** BM25 weights of the title and text columns. */
   keywordWeights?: { title: number; text: number };
   /** Query words left out of keyword matching (they still count in vectors). */
@@ -102,6 +107,7 @@ export class SqliteStore implements Store {
       hnsw: { ...DEFAULT_HNSW, ...options.hnsw },
       indexSaveIntervalMs: options.indexSaveIntervalMs ?? 30_000,
       exactScanThreshold: options.exactScanThreshold ?? 2_000,
+      exactSearchBudget: options.exactSearchBudget ?? DEFAULT_EXACT_SEARCH_BUDGET,
       keywordWeights: options.keywordWeights ?? { title: 1, text: 1 },
       keywordStopWords: options.keywordStopWords,
       maxJobAttempts: options.maxJobAttempts ?? 3,
@@ -123,7 +129,12 @@ export class SqliteStore implements Store {
     this.db.pragma("foreign_keys = ON");
     this.db.pragma("busy_timeout = 5000");
     migrate(this.db);
-    this.vectors = new VectorIndexes(this.db, indexDirectory, this.options.hnsw);
+    this.vectors = new VectorIndexes(
+      this.db,
+      indexDirectory,
+      this.options.hnsw,
+      this.options.exactSearchBudget,
+    );
     this.staging = new EmbeddingStaging(this.db, this.vectors);
     const collections = this.sql<[], CollectionRow>(
       `SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`,
@@ -715,7 +726,10 @@ export class SqliteStore implements Store {
     )
       .pluck()
       .all(collection.id, ...filter.params);
-    if (allowedIds.length <= this.options.exactScanThreshold && !retired) {
+    // a collection held in memory scans just the allowed chunks; otherwise few allowed chunks
+    // are read from SQLite and scanned, and many are left to the graph
+    const inMemory = this.vectors.searchesExactly(collection.id, query.vector.length);
+    if (!inMemory && !retired && allowedIds.length <= this.options.exactScanThreshold) {
       return this.vectors.exactSearch(query.vector, query.k, allowedIds);
     }
     return this.vectors.search(collection.id, query.vector, query.k, {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import type Database from "better-sqlite3";
+import { ExactVectors } from "../exact-vectors.ts";
 import {
   DEFAULT_HNSW,
   HnswIndex,
@@ -14,7 +15,17 @@ interface LoadedIndex {
   path: string;
   dirty: boolean;
   saving: Promise<void> | null;
+  /** The collection's vectors in memory while it is small enough to search exactly. */
+  exact: ExactVectors | null;
+  /** Points removed since the last sweep. */
+  removedSinceSweep: number;
 }
+
+/** Default for `exactSearchBudget`: 20k chunks of 256 dimensions (a few ms a query, 20 MB). */
+export const DEFAULT_EXACT_SEARCH_BUDGET = 5_120_000;
+
+/** Each change also re-checks this many older points (see HnswIndex.sweep). */
+const SWEEP_PER_CHANGE = 2;
 
 export interface IndexLoadReport {
   collectionId: number;
@@ -34,10 +45,15 @@ export class VectorIndexes {
   private readonly retired = new Map<number, { index: HnswIndex; until: number }>();
   readonly loadReports: IndexLoadReport[] = [];
 
+  /**
+   * `exactSearchBudget`: a collection whose chunks × dimensions is at most this is searched by
+   * an exact scan of its vectors, kept in memory, instead of the graph (0: always the graph).
+   */
   constructor(
     private readonly db: Database.Database,
     private readonly directory: string,
     private readonly hnsw: Omit<HnswParameters, "dimensions"> = DEFAULT_HNSW,
+    private readonly exactSearchBudget = DEFAULT_EXACT_SEARCH_BUDGET,
   ) {}
 
   /** Loads, reconciles or rebuilds the index of one collection. */
@@ -46,6 +62,7 @@ export class VectorIndexes {
     const path = this.pathOf(collectionId);
     const parameters = { ...this.hnsw, dimensions };
     const loaded = await HnswIndex.load(path, parameters);
+    let verified = loaded?.verified ?? false;
     let outcome: IndexLoadReport["outcome"];
     let index: HnswIndex;
     const liveCount = this.chunkCount(collectionId);
@@ -64,8 +81,17 @@ export class VectorIndexes {
         index.add(row.id, blobToVector(row.vector));
       }
       outcome = "rebuilt";
+      verified = false;
     }
-    const entry: LoadedIndex = { index, path, dirty: outcome !== "loaded", saving: null };
+    if (outcome === "reconciled" || !verified) index.verifyAll();
+    const entry: LoadedIndex = {
+      index,
+      path,
+      dirty: outcome !== "loaded" || !verified,
+      saving: null,
+      exact: null,
+      removedSinceSweep: 0,
+    };
     this.indexes.set(collectionId, entry);
     if (entry.dirty) await this.save(collectionId, generation);
     this.loadReports.push({
@@ -85,6 +111,8 @@ export class VectorIndexes {
       path: this.pathOf(collectionId),
       dirty: true,
       saving: null,
+      exact: null,
+      removedSinceSweep: 0,
     });
   }
 
@@ -109,11 +137,14 @@ export class VectorIndexes {
         if (this.retired.get(collectionId) === retired) this.retired.delete(collectionId);
       }, graceMs).unref();
     } else this.retired.delete(collectionId);
+    index.verifyAll();
     this.indexes.set(collectionId, {
       index,
       path: this.pathOf(collectionId),
       dirty: true,
       saving: old?.saving ?? null,
+      exact: null,
+      removedSinceSweep: 0,
     });
   }
 
@@ -140,18 +171,38 @@ export class VectorIndexes {
 
   add(collectionId: number, entries: { id: number; vector: Float32Array }[]): void {
     const entry = this.require(collectionId);
-    for (const { id, vector } of entries) entry.index.add(id, normalized(vector));
-    entry.dirty = entry.dirty || entries.length > 0;
+    if (entries.length === 0) return;
+    for (const { id, vector } of entries) {
+      const unit = normalized(vector);
+      entry.index.add(id, unit);
+      entry.exact?.set(id, unit);
+    }
+    entry.index.verify(entries.map((added) => added.id));
+    // a new point can take a deleted one's slot and links: re-check for removals as well
+    entry.index.sweep(SWEEP_PER_CHANGE * (entries.length + entry.removedSinceSweep));
+    entry.removedSinceSweep = 0;
+    if (entry.exact && !this.exactAffordable(entry.exact.size, entry.exact.dimensions)) {
+      entry.exact = null;
+    }
+    entry.dirty = true;
   }
 
   remove(collectionId: number, ids: number[]): void {
     const entry = this.indexes.get(collectionId);
     if (!entry) return;
-    for (const id of ids) entry.index.remove(id);
+    for (const id of ids) {
+      entry.index.remove(id);
+      entry.exact?.delete(id);
+    }
+    entry.removedSinceSweep += ids.length;
     entry.dirty = entry.dirty || ids.length > 0;
   }
 
-  /** Approximate nearest chunks; `allowed` restricts the walk to those chunk ids. */
+  /**
+   * Nearest chunks: exact while the collection is within the exact-search budget, otherwise
+   * through the graph (which keeps its unreachable points in an exact side list);
+   * `allowed` restricts the results to those chunk ids.
+   */
   search(
     collectionId: number,
     vector: Float32Array,
@@ -161,14 +212,46 @@ export class VectorIndexes {
     const entry = this.indexes.get(collectionId);
     if (!entry) return [];
     const allowed = options.allowed;
+    const query = normalized(vector);
+    const exact = this.exactVectors(collectionId, vector.length);
+    if (exact) {
+      const found = allowed ? exact.searchAmong(query, k, allowed) : exact.search(query, k);
+      return found.map(({ label, score }) => ({ chunkId: label, score }));
+    }
     const filter = allowed ? (label: number) => allowed.has(label) : undefined;
     const index =
       entry.index.parameters.dimensions === vector.length
         ? entry.index
         : (this.retiredFor(collectionId, vector.length) ?? entry.index);
     return index
-      .search(normalized(vector), k, { ef: options.ef, filter })
+      .search(query, k, { ef: options.ef, filter })
       .map(({ label, score }) => ({ chunkId: label, score }));
+  }
+
+  /** Whether `search` will scan this collection exactly (its vectors fit the budget). */
+  searchesExactly(collectionId: number, dimensions: number): boolean {
+    return this.exactVectors(collectionId, dimensions) !== null;
+  }
+
+  /**
+   * The collection's vectors in memory when chunks × dimensions fits the budget: read from
+   * SQLite in one pass on first use, then kept in step by `add` and `remove`.
+   */
+  private exactVectors(collectionId: number, dimensions: number): ExactVectors | null {
+    const entry = this.indexes.get(collectionId);
+    if (!entry || entry.index.parameters.dimensions !== dimensions) return null;
+    if (entry.exact) return entry.exact;
+    if (!this.exactAffordable(entry.index.size, dimensions)) return null;
+    const exact = new ExactVectors(dimensions, entry.index.size + 16);
+    for (const row of this.vectorRows(collectionId)) {
+      exact.set(row.id, normalized(blobToVector(row.vector)));
+    }
+    entry.exact = exact;
+    return exact;
+  }
+
+  private exactAffordable(chunks: number, dimensions: number): boolean {
+    return chunks * dimensions <= this.exactSearchBudget;
   }
 
   /** Exact nearest chunks among the given ids (for filters that leave few candidates). */
