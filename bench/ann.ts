@@ -121,7 +121,7 @@ interface RawBuild {
 async function buildGleaner(dataset: Dataset) {
   const dataDir = freshStoreDir(`ann-${dataset.n}`);
   const rssBefore = rssMb();
-  const store = await openStore(dataDir);
+  const store = await openStore(dataDir, { exactSearchBudget: 0 });
   const buildMs = await loadVectorsThroughCommit(store, dataset.base, (done) => {
     if (done % 100_000 === 0) log(`gleaner store: ${done} committed`);
   });

@@ -28,9 +28,15 @@ export function diskUsage(dataDir: string): { sqliteBytes: number; indexBytes: n
   return { sqliteBytes, indexBytes };
 }
 
-/** Opens a store with periodic index saves off (the bench saves explicitly). */
-export async function openStore(dataDir: string): Promise<SqliteStore> {
-  const store = new SqliteStore({ dataDir, indexSaveIntervalMs: 0 });
+/**
+ * Opens a store with periodic index saves off (the bench saves explicitly). `exactSearchBudget`
+ * 0 makes every vector search go through HNSW (the ANN section measures the graph).
+ */
+export async function openStore(
+  dataDir: string,
+  options: { exactSearchBudget?: number } = {},
+): Promise<SqliteStore> {
+  const store = new SqliteStore({ dataDir, indexSaveIntervalMs: 0, ...options });
   await store.open();
   return store;
 }

@@ -1,4 +1,4 @@
-// npm run bench [-- --quick] [-- --only=ann,startup,ingest,http,postgres] [-- --no-write]
+// npm run bench [-- --quick] [-- --only=ann,startup,ingest,http,postgres,recall] [-- --no-write]
 import { appendFileSync, existsSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
@@ -19,6 +19,7 @@ import {
   type SourceDocument,
 } from "./ingest.ts";
 import { runPostgresBench } from "./postgres.ts";
+import { runRecall } from "./recall.ts";
 import { runStartup, type StartupResult, startupMarkdown } from "./startup.ts";
 
 const args = process.argv.slice(2);
@@ -39,6 +40,7 @@ const PLAN = quick
       pdfLimit: 4,
       rounds: 1,
       postgres: { n: 2_000, queries: 200, httpChunks: 1_000, httpSeconds: 3 },
+      recallN: 2_000,
     }
   : {
       annSizes: [10_000, 100_000, 1_000_000],
@@ -48,6 +50,7 @@ const PLAN = quick
       pdfLimit: Infinity,
       rounds: 3,
       postgres: { n: 10_000, queries: 300, httpChunks: 5_000, httpSeconds: 10 },
+      recallN: 20_000,
     };
 if (nArg) PLAN.annSizes = nArg.split(",").map(Number);
 setRounds(PLAN.rounds);
@@ -218,6 +221,13 @@ if (wants("postgres")) {
   const { markdown, headline } = await runPostgresBench(PLAN.postgres);
   sections.push("### 6. PostgreSQL + pgvector backend (PGlite over the wire)", markdown);
   headlines.push(headline);
+}
+
+if (wants("recall")) {
+  sections.push(
+    "### 7. Vector recall against exact (near-duplicates, shared datasets)",
+    await runRecall({ n: PLAN.recallN }),
+  );
 }
 
 const machine = machineInfo();
