@@ -220,6 +220,48 @@ describe("HNSW on near-duplicates: recall@10 against exact", () => {
   });
 });
 
+describe("ExactVectors", () => {
+  test("scans exactly, keeps slots dense across deletes, breaks ties by label", () => {
+    const random = seededRandom(SEED);
+    const vectors = new Map<number, Float32Array>();
+    const exact = new ExactVectors(8, 4);
+    for (let label = 0; label < 300; label++) {
+      const vector = new Float32Array(8).map(() => random() - 0.5);
+      vectors.set(label, vector);
+      exact.set(label, vector);
+    }
+    for (let label = 0; label < 300; label += 3) {
+      exact.delete(label);
+      vectors.delete(label);
+    }
+    exact.set(7, vectors.get(7) as Float32Array);
+    exact.set(1_000, vectors.get(1) as Float32Array);
+    vectors.set(1_000, vectors.get(1) as Float32Array);
+    assert.equal(exact.size, vectors.size);
+    const query = new Float32Array(8).map(() => random() - 0.5);
+    const dot = (v: Float32Array) => v.reduce((sum, x, i) => sum + x * (query[i] as number), 0);
+    const expected = [...vectors]
+      .map(([label, v]) => ({ label, score: dot(v) }))
+      .sort((a, b) => b.score - a.score || a.label - b.label)
+      .slice(0, 10)
+      .map((hit) => hit.label);
+    assert.deepEqual(
+      exact.search(query, 10).map((hit) => hit.label),
+      expected,
+    );
+    const among = [2, 4, 5, 1_000, 3, 99_999];
+    const best = exact.searchAmong(query, 2, among).map((hit) => hit.label);
+    const wanted = among
+      .filter((label) => vectors.has(label))
+      .sort(
+        (a, b) =>
+          dot(vectors.get(b) as Float32Array) - dot(vectors.get(a) as Float32Array) || a - b,
+      )
+      .slice(0, 2);
+    assert.deepEqual(best, wanted);
+  });
+});
+
 async function upload(server: TestServer, records: NearDuplicateRecord[]): Promise<void> {
   const response = await call(server, "POST", "/v1/collections/near/documents", {
     documents: records.map(({ id, text }) => ({ id, text })),

@@ -24,6 +24,9 @@ interface LoadedIndex {
 /** Default for `exactSearchBudget`: 20k chunks of 256 dimensions (a few ms a query, 20 MB). */
 export const DEFAULT_EXACT_SEARCH_BUDGET = 5_120_000;
 
+/** Exact vectors held in memory across collections, in budgets (4 × 20 MB by default). */
+const EXACT_MEMORY_BUDGETS = 4;
+
 /** Each change also re-checks this many older points (see HnswIndex.sweep). */
 const SWEEP_PER_CHANGE = 2;
 
@@ -44,6 +47,8 @@ export class VectorIndexes {
   /** Indexes replaced by a re-index, kept briefly for queries embedded just before the swap. */
   private readonly retired = new Map<number, { index: HnswIndex; until: number }>();
   readonly loadReports: IndexLoadReport[] = [];
+  /** Collections holding exact vectors, least recently searched first. */
+  private readonly exactRecency = new Set<number>();
 
   /**
    * `exactSearchBudget`: a collection whose chunks × dimensions is at most this is searched by
@@ -164,6 +169,7 @@ export class VectorIndexes {
   }
 
   drop(collectionId: number): void {
+    this.exactRecency.delete(collectionId);
     this.retired.delete(collectionId);
     this.indexes.delete(collectionId);
     removeIndexFiles(this.pathOf(collectionId));
@@ -240,14 +246,43 @@ export class VectorIndexes {
   private exactVectors(collectionId: number, dimensions: number): ExactVectors | null {
     const entry = this.indexes.get(collectionId);
     if (!entry || entry.index.parameters.dimensions !== dimensions) return null;
-    if (entry.exact) return entry.exact;
+    if (entry.exact) {
+      this.exactRecency.delete(collectionId);
+      this.exactRecency.add(collectionId);
+      return entry.exact;
+    }
     if (!this.exactAffordable(entry.index.size, dimensions)) return null;
     const exact = new ExactVectors(dimensions, entry.index.size + 16);
     for (const row of this.vectorRows(collectionId)) {
       exact.set(row.id, normalized(blobToVector(row.vector)));
     }
     entry.exact = exact;
+    this.exactRecency.add(collectionId);
+    this.evictExactVectors(collectionId);
     return exact;
+  }
+
+  /**
+   * Many small collections could each hold a budget's worth of vectors: past
+   * EXACT_MEMORY_BUDGETS budgets in all, the least recently searched ones let theirs go (and
+   * read them again when next searched).
+   */
+  private evictExactVectors(keep: number): void {
+    let held = 0;
+    for (const id of this.exactRecency) {
+      const exact = this.indexes.get(id)?.exact;
+      if (exact) held += exact.size * exact.dimensions;
+      else this.exactRecency.delete(id);
+    }
+    for (const id of this.exactRecency) {
+      if (held <= EXACT_MEMORY_BUDGETS * this.exactSearchBudget || id === keep) break;
+      const entry = this.indexes.get(id);
+      if (entry?.exact) {
+        held -= entry.exact.size * entry.exact.dimensions;
+        entry.exact = null;
+      }
+      this.exactRecency.delete(id);
+    }
   }
 
   private exactAffordable(chunks: number, dimensions: number): boolean {
