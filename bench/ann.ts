@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import hnswlib from "hnswlib-node";
+import { DEFAULT_HNSW } from "../src/store/hnsw/hnsw-index.ts";
 import { cacheDir, fmt, label, log, percentile, rssMb, table } from "./common.ts";
 import {
   BENCH_COLLECTION,
@@ -40,7 +41,7 @@ export interface AnnResult {
     indexBytes: number;
     rssDeltaMb: number;
     curve: CurvePoint[];
-    /** store.vectorSearch at its default ef (64). */
+    /** store.vectorSearch at its default ef (DEFAULT_HNSW.efSearch). */
     defaultEfP50Ms: number;
   };
   exact: { qps: number; queries: number };
@@ -288,7 +289,7 @@ export function annMarkdown(result: AnnResult): string {
     ),
     "",
     `Exact scan (JS, Float32Array): ${fmt(result.exact.qps, 1)} q/s over ${result.exact.queries} queries, recall 1.0.`,
-    `Gleaner at its default ef (64): p50 ${result.gleaner.defaultEfP50Ms.toFixed(3)} ms.`,
+    `Gleaner at its default ef (${DEFAULT_HNSW.efSearch}): p50 ${result.gleaner.defaultEfP50Ms.toFixed(3)} ms.`,
     "",
     build,
   ].join("\n");

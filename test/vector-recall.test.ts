@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { LocalEmbeddingModel } from "../src/embed/local-embedder.ts";
 import { ExactVectors } from "../src/store/exact-vectors.ts";
-import { HnswIndex } from "../src/store/hnsw/hnsw-index.ts";
+import { DEFAULT_HNSW, HnswIndex } from "../src/store/hnsw/hnsw-index.ts";
 import {
   type NearDuplicateRecord,
   nearDuplicateRecords,
@@ -88,7 +88,7 @@ for (const [name, env, wanted, allowedMisses] of [
 describe("HNSW on near-duplicates: recall@10 against exact", () => {
   const RECALL_FLOOR = 0.97;
   const model = new LocalEmbeddingModel({ dimensions: 256 });
-  const parameters = { dimensions: 256, m: 16, efConstruction: 200, efSearch: 64, seed: 100 };
+  const parameters = { ...DEFAULT_HNSW, dimensions: 256 };
   const dir = makeTempDir();
   after(() => dir.remove());
   const exact = new ExactVectors(256);
