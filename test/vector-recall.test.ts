@@ -74,8 +74,6 @@ for (const [name, env, wanted, allowedMisses] of [
         ...replaced,
       ];
       await assertAllFound(server, records, { wanted, allowedMisses }, gone);
-      await server.restart();
-      await assertAllFound(server, records, { wanted, allowedMisses }, gone);
     });
   });
 }
