@@ -133,7 +133,7 @@ export class AnswerService {
         async run(onDelta) {
           const draft = extractiveAnswer(
             request.question,
-            sources.map((source) => source.text),
+            sources.map(({ text, title }) => ({ text, title })),
           );
           const result = finish(
             {
