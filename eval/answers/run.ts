@@ -41,6 +41,7 @@ interface Outcome {
   citedFromDocument: boolean;
   declined: boolean;
   answer: string;
+  citations: number;
 }
 
 const outcomes: Outcome[] = [];
@@ -75,6 +76,7 @@ for (const collection of collections) {
           ),
         declined: result.insufficientContext,
         answer: result.answer,
+        citations: result.citations.length,
       });
     }
   } finally {
@@ -103,6 +105,13 @@ const absent = outcomes.filter((outcome) => outcome.pair.fact === null);
 console.log(rows.join("\n"));
 console.log(
   `\nquestions the collections cannot answer: declined ${percent(absent.filter((outcome) => outcome.declined).length, absent.length)}`,
+);
+// Longer answers contain more facts by chance: how long they are is part of the result.
+const given = outcomes.filter((outcome) => outcome.pair.fact !== null && !outcome.declined);
+const mean = (values: number[]): string =>
+  (values.reduce((sum, value) => sum + value, 0) / (values.length || 1)).toFixed(1);
+console.log(
+  `answers given to answerable questions: ${given.length}, mean ${mean(given.map((outcome) => outcome.answer.length))} characters, ${mean(given.map((outcome) => outcome.citations))} citations`,
 );
 console.log(`k = ${k}, distractors = top ${distractors} BM25 documents per question`);
 if (values.verbose) {
