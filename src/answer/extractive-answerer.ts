@@ -91,6 +91,22 @@ function frequencies(terms: readonly string[]): Map<string, number> {
   return counts;
 }
 
+/** How much of a question term a sentence holds, and whether it states it. */
+function termCredit(
+  term: string,
+  sentence: Sentence,
+  frequency: ReadonlyMap<string, number>,
+  lengthNorm: number,
+  inSubject: boolean,
+  near: ReadonlySet<string>,
+): { credit: number; stated: boolean } {
+  const tf = frequency.get(term) ?? 0;
+  if (tf > 0) return { credit: (tf * (K1 + 1)) / (tf + K1 * lengthNorm), stated: true };
+  if (inSubject)
+    return { credit: sentence.anaphoric ? 1 : SUBJECT_CREDIT, stated: sentence.anaphoric };
+  return { credit: near.has(term) ? NEIGHBOUR_CREDIT : 0, stated: false };
+}
+
 function scorePassages(
   queryTerms: readonly string[],
   chunks: readonly ChunkPassages[],
@@ -110,25 +126,29 @@ function scorePassages(
       ]);
       const lengthNorm = 1 - B + (B * sentence.terms.length) / averageLength;
       let score = 0;
+      // Coverage counts what the sentence states and what its chunk is about, not neighbours.
       let weight = 0;
       const matched = new Set<string>();
       const asked = new Set<string>();
       for (const term of unique) {
         const termIdf = idf.get(term) ?? 0;
         const inSubject = chunk.subject.has(term);
-        const tf = frequency.get(term) ?? 0;
-        let credit = 0;
-        if (tf > 0 || (sentence.anaphoric && inSubject)) {
-          credit = tf > 0 ? (tf * (K1 + 1)) / (tf + K1 * lengthNorm) : 1;
+        const { credit, stated } = termCredit(
+          term,
+          sentence,
+          frequency,
+          lengthNorm,
+          inSubject,
+          near,
+        );
+        score += termIdf * (inSubject ? SUBJECT_SHARE + (1 - SUBJECT_SHARE) * credit : credit);
+        if (stated) {
           matched.add(term);
           if (!inSubject) asked.add(term);
+          weight += termIdf;
         } else if (inSubject) {
-          credit = SUBJECT_CREDIT;
-        } else if (near.has(term)) {
-          credit = NEIGHBOUR_CREDIT;
+          weight += termIdf * SUBJECT_CREDIT;
         }
-        score += termIdf * (inSubject ? SUBJECT_SHARE + (1 - SUBJECT_SHARE) * credit : credit);
-        if (credit !== NEIGHBOUR_CREDIT) weight += termIdf * Math.min(credit, 1);
       }
       if (matched.size === 0) return;
       const coverage = totalWeight > 0 ? weight / totalWeight : 0;
