@@ -36,7 +36,7 @@ export function mcpRoutes(services: Services, options: { rateLimit: MiddlewareHa
         retryAfterSeconds: 1,
       });
     }
-    const server = createMcpServer(services, { access: c.get("access") });
+    const server = createMcpServer(services, { access: c.get("access"), logger: c.var.logger });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -11,6 +11,7 @@ import {
   ReadResourceRequestSchema,
   type Tool,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "pino";
 import type { Access } from "../api/auth.ts";
 import { AppError, toAppError } from "../errors.ts";
 import type { Services } from "../services.ts";
@@ -79,7 +80,11 @@ function protocolError(error: AppError): McpError {
  * An MCP server over Gleaner's services for one caller. `access` decides whether writing tools
  * exist for it, so a read-only caller neither sees nor can call them.
  */
-export function createMcpServer(services: Services, options: { access: Access }): Server {
+export function createMcpServer(
+  services: Services,
+  options: { access: Access; logger?: Logger },
+): Server {
+  const logger = options.logger ?? services.logger;
   const tools = TOOLS.filter((tool) => options.access === "full" || !tool.writes);
   const server = new Server(
     { name: "gleaner", title: "Gleaner document search", version: "1" },
@@ -88,7 +93,7 @@ export function createMcpServer(services: Services, options: { access: Access })
   const descriptions = toolDescriptions();
   const asAppError = (error: unknown): AppError => {
     const appError = toAppError(error);
-    if (appError.type === "internal") services.logger.error({ err: error }, "MCP request failed");
+    if (appError.type === "internal") logger.error({ err: error }, "MCP request failed");
     return appError;
   };
 
@@ -106,14 +111,19 @@ export function createMcpServer(services: Services, options: { access: Access })
         new AppError("forbidden", "This API key may only read; use a full-access key to write."),
       );
     }
+    const started = performance.now();
+    const ms = (): number => Math.round((performance.now() - started) * 10) / 10;
     try {
       const result = await tool.call(services, request.params.arguments, extra.signal);
+      logger.info({ tool: tool.name, ms: ms() }, "mcp tool call");
       return {
         content: [{ type: "text", text: JSON.stringify(result) }],
         structuredContent: result,
       };
     } catch (error) {
-      return errorResult(asAppError(error));
+      const appError = asAppError(error);
+      logger.info({ tool: tool.name, ms: ms(), error: appError.type }, "mcp tool call");
+      return errorResult(appError);
     }
   });
 
