@@ -91,6 +91,12 @@ describe("MCP over Streamable HTTP (/mcp)", () => {
     assert.equal(properties.collection?.default, "default");
     assert.ok(search.outputSchema, "structured results are described");
     assert.equal(search.annotations?.readOnlyHint, true);
+    // JavaScript's \p{Cc} would not compile in other clients' regex dialects
+    const upload = tools.find((tool) => tool.name === "upload_document");
+    const uploadProperties = upload?.inputSchema.properties as Record<string, { pattern: string }>;
+    const idPattern = new RegExp(uploadProperties.id?.pattern ?? "");
+    assert.equal(idPattern.source, "^[^\\u0000-\\u001f\\u007f-\\u009f]+$");
+    assert.ok(idPattern.test("aero/flutter v2") && !idPattern.test("a\nb"));
     const readerTools = (await reader.listTools()).tools.map((tool) => tool.name);
     assert.deepEqual(readerTools, [
       "search",
