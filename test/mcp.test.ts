@@ -8,6 +8,7 @@ import {
   StreamableHTTPError,
 } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { type OpenAIServer, startOpenAIServer } from "./support/openai-server/index.ts";
 import { makePdf } from "./support/pdf-fixtures.ts";
 import { makeTempDir } from "./support/temp-dir.ts";
 import { call, startTestServer, type TestServer } from "./support/test-server.ts";
@@ -315,6 +316,79 @@ describe("MCP over Streamable HTTP (/mcp)", () => {
       authorization: `Bearer ${FULL_KEY}`,
     });
     assert.equal(get.status, 405);
+  });
+});
+
+describe("MCP answer through the Responses API (local OpenAI test server)", () => {
+  let openai: OpenAIServer;
+  let server: TestServer;
+  let client: Client;
+
+  before(async () => {
+    openai = await startOpenAIServer();
+    server = await startTestServer({
+      OPENAI_API_KEY: "test",
+      OPENAI_BASE_URL: openai.baseURL,
+      GLEANER_OPENAI_MAX_RETRIES: "0",
+    });
+    client = await connectHttp(server);
+    const created = await call(server, "POST", "/v1/collections", {
+      name: "docs",
+      embedding: { provider: "local" },
+    });
+    assert.equal(created.status, 201);
+    await callOk(client, "upload_document", { collection: "docs", id: "nozzle", text: NOZZLE });
+  });
+  after(async () => {
+    await client?.close();
+    await server?.close();
+    await openai?.close();
+  });
+
+  test("a verified LLM answer; a failed response is upstream_error", async () => {
+    const quote =
+      "Erosion of the throat limits the burn time of the motor, because the chamber pressure falls as the throat widens.";
+    openai.setResponder((request) => {
+      const n = /<source n="(\d+)"[^>]*>\n[^<]*Erosion of the throat/.exec(request.inputText)?.[1];
+      return {
+        text: JSON.stringify({
+          answer: `Throat erosion limits it [${n}].`,
+          citations: [{ n: Number(n), quote }],
+          insufficient_context: false,
+        }),
+      };
+    });
+    const answer = await callOk(client, "answer", {
+      collection: "docs",
+      question: "What limits the burn time?",
+      reasoning_effort: "low",
+    });
+    assert.equal(answer.mode, "llm");
+    assert.equal(answer.answer, "Throat erosion limits it [1].");
+    assert.equal(answer.citations[0].document_id, "nozzle");
+    assert.equal(NOZZLE.slice(answer.citations[0].char_start, answer.citations[0].char_end), quote);
+
+    openai.setResponder(() => ({ failed: { code: "server_error", message: "Out of capacity." } }));
+    const failed = await callError(client, "answer", { collection: "docs", question: "Why?" });
+    assert.equal(failed.type, "upstream_error");
+    assert.match(failed.message, /Out of capacity/);
+  });
+
+  test("a client that drops the connection aborts the upstream request", async () => {
+    openai.injectFaults([{ path: "/v1/responses", delayMs: 10_000 }]);
+    const leaving = await connectHttp(server);
+    const pending = leaving.callTool({
+      name: "answer",
+      arguments: { collection: "docs", question: "What limits the burn time?" },
+    });
+    pending.catch(() => {});
+    // the delayed request, not an earlier test's
+    const held = (record: { path: string; fault: unknown }): boolean =>
+      record.path === "/v1/responses" && record.fault !== null;
+    await openai.waitForRequest(held, 5000);
+    await leaving.close();
+    const upstream = await openai.waitForRequest((record) => held(record) && record.aborted, 5000);
+    assert.ok(upstream.aborted);
   });
 });
 

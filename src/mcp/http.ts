@@ -36,7 +36,11 @@ export function mcpRoutes(services: Services, options: { rateLimit: MiddlewareHa
         retryAfterSeconds: 1,
       });
     }
-    const server = createMcpServer(services, { access: c.get("access"), logger: c.var.logger });
+    const server = createMcpServer(services, {
+      access: c.get("access"),
+      logger: c.var.logger,
+      signal: c.req.raw.signal,
+    });
     const transport = new WebStandardStreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       enableJsonResponse: true,

@@ -86,7 +86,16 @@ function protocolError(error: AppError): McpError {
  */
 export function createMcpServer(
   services: Services,
-  options: { access: Access; logger?: Logger },
+  options: {
+    access: Access;
+    logger?: Logger;
+    /**
+     * Aborts when the caller is gone. Stateless HTTP needs it: a client's cancellation arrives
+     * as a separate request that a different server instance receives, so a dropped connection
+     * is what tells this one to stop (an answer's upstream request, say).
+     */
+    signal?: AbortSignal;
+  },
 ): Server {
   const logger = options.logger ?? services.logger;
   const tools = TOOLS.filter((tool) => options.access === "full" || !tool.writes);
@@ -118,7 +127,10 @@ export function createMcpServer(
     const started = performance.now();
     const ms = (): number => Math.round((performance.now() - started) * 10) / 10;
     try {
-      const result = await tool.call(services, request.params.arguments, extra.signal);
+      const signal = options.signal
+        ? AbortSignal.any([extra.signal, options.signal])
+        : extra.signal;
+      const result = await tool.call(services, request.params.arguments, signal);
       logger.info({ tool: tool.name, ms: ms() }, "mcp tool call");
       return {
         content: [{ type: "text", text: JSON.stringify(result) }],
