@@ -196,15 +196,17 @@ describe("MCP over Streamable HTTP (/mcp)", () => {
       { authorization: `Bearer ${FULL_KEY}` },
     );
     assert.equal(created.status, 201);
-    const form = new FormData();
-    form.set("file", new Blob([pdf], { type: "application/pdf" }), "rocket.pdf");
-    form.set("id", "rocket manual");
-    const uploaded = await fetch(`${server.url}/v1/collections/manuals/documents`, {
-      method: "POST",
-      body: form,
-      headers: { authorization: `Bearer ${FULL_KEY}` },
+    // a file travels as base64 in place of text; its type is read from the bytes
+    const uploaded = await callOk(full, "upload_document", {
+      collection: "manuals",
+      id: "rocket manual",
+      content_base64: Buffer.from(pdf).toString("base64"),
+      filename: "rocket.pdf",
     });
-    assert.equal(uploaded.status, 201);
+    assert.deepEqual(
+      [uploaded.status, uploaded.source.media_type, uploaded.page_count],
+      ["ready", "application/pdf", 3],
+    );
 
     const { resourceTemplates } = await reader.listResourceTemplates();
     assert.equal(resourceTemplates[0]?.uriTemplate, "gleaner://{collection}/{document}");
@@ -273,6 +275,18 @@ describe("MCP over Streamable HTTP (/mcp)", () => {
       char_start: 10_000,
     });
     assert.deepEqual([pastTheEnd.type, pastTheEnd.param], ["invalid_request", "char_start"]);
+
+    const both = await callError(full, "upload_document", { text: "a", content_base64: "YQ==" });
+    assert.deepEqual([both.type, both.param], ["invalid_request", "text"]);
+    const notBase64 = await callError(full, "upload_document", { content_base64: "%%%" });
+    assert.deepEqual([notBase64.type, notBase64.param], ["invalid_request", "content_base64"]);
+    const image = await callError(full, "upload_document", {
+      content_base64: Buffer.from([
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13,
+      ]).toString("base64"),
+      filename: "photo.png",
+    });
+    assert.equal(image.type, "unsupported_media_type");
 
     const forbidden = await callError(reader, "upload_document", { text: "sneaky" });
     assert.equal(forbidden.type, "forbidden");

@@ -64,5 +64,23 @@ export const GetDocumentToolOutput = z.object({
   pages: z.array(PageSpanSchema),
 });
 
-export const UploadDocumentToolInput = TextDocumentSchema.extend({ collection });
+/**
+ * The JSON upload's text document, or a file's bytes in base64 in place of `text` (what a
+ * multipart upload carries as `file`, whose type is read from the bytes).
+ */
+export const UploadDocumentToolInput = TextDocumentSchema.partial({ text: true })
+  .extend({
+    collection,
+    content_base64: z.base64().min(1).optional().openapi({
+      description: "A file (PDF, DOCX, HTML, Markdown, text) in base64, instead of text.",
+    }),
+    filename: z.string().min(1).max(1000).optional().openapi({
+      description: "The file's name; its extension helps tell Markdown from plain text.",
+    }),
+  })
+  .strict()
+  .refine((value) => (value.text === undefined) !== (value.content_base64 === undefined), {
+    message: "Send the document as text or as content_base64 (a file): exactly one of the two.",
+    path: ["text"],
+  });
 export const UploadDocumentToolOutput = DocumentSchema;

@@ -194,10 +194,11 @@ const getDocument = defineTool({
 
 const uploadDocument = defineTool({
   name: "upload_document",
-  title: "Add a text document",
+  title: "Add a document",
   description:
-    "Adds (or replaces, by id) a text document and waits until it is searchable. The same id " +
-    "with the same text changes nothing. Needs a full-access key.",
+    "Adds (or replaces, by id) a document and waits until it is searchable: text, or a file " +
+    "(PDF, DOCX, HTML, Markdown, plain text) as content_base64. The same id with the same " +
+    "content changes nothing. Needs a full-access key.",
   input: UploadDocumentToolInput,
   output: UploadDocumentToolOutput,
   writes: true,
@@ -209,9 +210,12 @@ const uploadDocument = defineTool({
         documentId: args.id,
         title: args.title,
         metadata: args.metadata,
-        filename: null,
-        declaredType: "text/plain",
-        bytes: new TextEncoder().encode(args.text),
+        filename: args.filename ?? null,
+        declaredType: args.text === undefined ? null : "text/plain",
+        bytes:
+          args.text === undefined
+            ? new Uint8Array(Buffer.from(args.content_base64 ?? "", "base64"))
+            : new TextEncoder().encode(args.text),
       },
       { discardOnFailure: true },
     );
