@@ -6,7 +6,12 @@ import { arbitraryFromSchema, mutated, type SchemaNode } from "./support/json-sc
 import { delay } from "./support/server-process.ts";
 import { call, startTestServer, type TestServer } from "./support/test-server.ts";
 
-const RUNS = 320;
+const RUNS = Number(process.env.GLEANER_FUZZ_RUNS ?? 1000);
+// Random in CI; GLEANER_FUZZ_SEED=<seed> replays a reported run case for case.
+const SEED = Number(
+  process.env.GLEANER_FUZZ_SEED ??
+    Math.floor(Math.random() * 2 ** 31) * (Math.random() < 0.5 ? -1 : 1),
+);
 
 interface Operation {
   method: string;
@@ -238,6 +243,15 @@ async function settled(server: TestServer): Promise<void> {
   }
 }
 
+/** The request body as it can be pasted into a bug report. */
+function describeBody(request: FuzzRequest): string {
+  const { body, contentType } = request;
+  if (body === undefined) return "(no body)";
+  if (typeof body === "string") return `${contentType ?? ""} ${JSON.stringify(body.slice(0, 500))}`;
+  if (body instanceof Uint8Array) return `${contentType ?? ""} ${body.byteLength} bytes`;
+  return `multipart fields ${JSON.stringify([...body.keys()])}`;
+}
+
 describe("property-based fuzzing of every endpoint", () => {
   let server: TestServer;
   before(async () => {
@@ -267,6 +281,8 @@ describe("property-based fuzzing of every endpoint", () => {
     const requests = fc.oneof(...operations.map((operation) => requestsFor(operation, components)));
     const statuses = new Map<string, number>();
     let cases = 0;
+    console.log(`fuzz: seed ${SEED} (replay with GLEANER_FUZZ_SEED=${SEED})`);
+    t.diagnostic(`seed ${SEED}`);
     await fc.assert(
       fc.asyncProperty(requests, async (request) => {
         await settled(server);
@@ -282,7 +298,10 @@ describe("property-based fuzzing of every endpoint", () => {
         cases += 1;
         const key = `${request.label} → ${response.status}`;
         statuses.set(key, (statuses.get(key) ?? 0) + 1);
-        assert.ok(response.status < 500, `${key}: ${text.slice(0, 300)}`);
+        assert.ok(
+          response.status < 500,
+          `${key} (seed ${SEED}): ${request.method} ${request.path} ${describeBody(request)} → ${text.slice(0, 300)}`,
+        );
         if (response.status >= 400) {
           const body = JSON.parse(text);
           assert.equal(typeof body.error.message, "string");
@@ -293,7 +312,7 @@ describe("property-based fuzzing of every endpoint", () => {
           );
         }
       }),
-      { numRuns: RUNS, endOnFailure: true },
+      { numRuns: RUNS, seed: SEED, endOnFailure: true },
     );
     assert.equal(cases, RUNS);
     t.diagnostic(`${cases} fuzz cases over ${operations.length} endpoints`);

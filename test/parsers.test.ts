@@ -176,6 +176,34 @@ describe("detectMediaType", () => {
     );
   });
 
+  test("UTF-8 text is text even where a sniffer sees a video signature at byte 4", async () => {
+    // file-type reads "free", "wide", "mdat", "moov", "skip" and "ftyp" at offset 4 as QuickTime/MP4
+    for (const text of [
+      "The free market",
+      "Two widely used criteria",
+      "Tiny mdat",
+      "Somemoov",
+      "We skip the rest.",
+      "Theftypist",
+    ]) {
+      assert.equal(await detect(encode(text), "note.txt"), "text/plain", text);
+      assert.equal(await detect(encode(text), null, null), "text/plain", text);
+    }
+  });
+
+  test("JSON text is declared text: never sniffed, not even for a PDF header", async () => {
+    const detectText = (text: string) =>
+      detectMediaType({
+        bytes: encode(text),
+        filename: null,
+        declaredType: "text/plain",
+        isText: true,
+      });
+    assert.equal(await detectText("%PDF-1.7 starts a PDF file"), "text/plain");
+    assert.equal(await detectText("The free market"), "text/plain");
+    await assertRefused(detectText("a\u0000b"), "invalid_request", /NUL/);
+  });
+
   test("binary garbage and non-UTF-8 text are refused with 415", async () => {
     const garbage = new Uint8Array(256).map((_, index) => (index * 37 + 11) % 256);
     await assertRefused(detect(garbage, "data.bin"), "unsupported_media_type", /binary data/);

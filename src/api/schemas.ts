@@ -77,11 +77,36 @@ export const CollectionListSchema = z.object({ data: z.array(CollectionSchema) }
 
 const MAX_METADATA_BYTES = 16 * 1024;
 
+// NUL and unpaired surrogates cannot be stored in PostgreSQL text or jsonb; refusing them on
+// every backend keeps the two alike.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is exactly what is refused
+const STORABLE_TEXT = /^[^\u0000\p{Cs}]*$/u;
+const UNSTORABLE_TEXT_MESSAGE = "must not contain NUL (U+0000) or unpaired surrogate characters.";
+
+function isStorableJson(value: unknown): boolean {
+  if (typeof value === "string") return STORABLE_TEXT.test(value);
+  if (Array.isArray(value)) return value.every(isStorableJson);
+  if (value !== null && typeof value === "object") {
+    return Object.entries(value).every(
+      ([key, item]) => STORABLE_TEXT.test(key) && isStorableJson(item),
+    );
+  }
+  return true;
+}
+
+/** A metadata or filter key: any text, but not empty, not over 256 characters, nothing unstorable. */
+const MetadataKeySchema = z
+  .string()
+  .min(1)
+  .max(256)
+  .regex(STORABLE_TEXT, `Metadata keys ${UNSTORABLE_TEXT_MESSAGE}`);
+
 export const MetadataSchema = z
-  .record(z.string().min(1).max(256), z.unknown())
+  .record(MetadataKeySchema, z.unknown())
   .refine((value) => JSON.stringify(value).length <= MAX_METADATA_BYTES, {
     message: `metadata must serialise to at most ${MAX_METADATA_BYTES} bytes of JSON.`,
   })
+  .refine(isStorableJson, { message: `metadata values ${UNSTORABLE_TEXT_MESSAGE}` })
   .openapi("Metadata", { type: "object", additionalProperties: true });
 
 export const DocumentIdSchema = z
@@ -201,11 +226,16 @@ export const DocumentListSchema = z.object({
   next_after: z.string().nullable(),
 });
 
-const FilterScalarSchema = z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]);
+const FilterScalarSchema = z.union([
+  z.string().max(1000).regex(STORABLE_TEXT, `Filter values ${UNSTORABLE_TEXT_MESSAGE}`),
+  z.number(),
+  z.boolean(),
+  z.null(),
+]);
 
 export const FilterSchema = z
   .record(
-    z.string().min(1).max(256),
+    MetadataKeySchema,
     z.union([
       FilterScalarSchema,
       z.object({ $in: z.array(FilterScalarSchema).max(1000) }).strict(),

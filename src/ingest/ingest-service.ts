@@ -28,7 +28,7 @@ import { JobCompletions } from "./job-completions.ts";
 import { pageRange } from "./page-ranges.ts";
 import { detectMediaType } from "./parsers/detect-type.ts";
 import { type PdfWorkerPool, parseDocument } from "./parsers/index.ts";
-import type { ParsedDocument } from "./parsers/parser.ts";
+import { isSupportedMediaType, type ParsedDocument } from "./parsers/parser.ts";
 import { countTokens } from "./tokenizer.ts";
 
 export interface Upload {
@@ -39,6 +39,8 @@ export interface Upload {
   metadata?: Metadata | undefined;
   filename: string | null;
   declaredType: string | null;
+  /** The bytes are text the client sent as a JSON string: never sniffed as a binary format. */
+  isText?: boolean | undefined;
   bytes: Uint8Array;
   /** "batch" embeds through the provider's Batch API: cheaper, and done within 24 hours. */
   embeddingMode?: EmbeddingMode | undefined;
@@ -161,6 +163,7 @@ export class IngestService {
         bytes: upload.bytes,
         filename: upload.filename,
         declaredType: upload.declaredType,
+        ...(upload.isText ? { isText: true } : {}),
       });
       if (upload.embeddingMode === "batch") await this.assertBatchPossible(upload.collection);
       const sha256 = createHash("sha256").update(upload.bytes).digest("hex");
@@ -398,6 +401,7 @@ export class IngestService {
       bytes: job.payload,
       filename: job.source.filename,
       declaredType: job.source.mediaType,
+      ...(isSupportedMediaType(job.source.mediaType) ? { mediaType: job.source.mediaType } : {}),
       pdfTimeoutMs: this.options.pdfTimeoutMs,
       ...(this.options.pdfPool ? { pdfPool: this.options.pdfPool } : {}),
     });

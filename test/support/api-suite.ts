@@ -346,6 +346,83 @@ export function runApiSuite(backend: string, start: () => Promise<TestServer>): 
       }
     });
 
+    test("text whose bytes 4-8 spell a QuickTime atom is text, as JSON and as a file", async () => {
+      await call(server, "POST", "/v1/collections", { name: "plain" });
+      // "free", "wide", "mdat", "moov" and "skip" at offset 4 are QuickTime signatures to a sniffer
+      const texts = {
+        market: "The free market sets prices by supply and demand.",
+        criteria: "Two widely used criteria for the stability of laminar flow.",
+        video: "Some mdat atoms and moov boxes described in plain words.",
+        pdf: "%PDF-1.7 is how a PDF file begins, said this note.",
+      };
+      for (const [id, text] of Object.entries(texts)) {
+        const json = await call(server, "POST", "/v1/collections/plain/documents", { id, text });
+        assert.equal(json.status, 201, `JSON ${id}: ${JSON.stringify(json.body)}`);
+        assert.equal(json.body.source.media_type, "text/plain");
+        if (id === "pdf") continue; // a file that starts with %PDF- is a PDF; as JSON it is text
+        const file = await uploadFile(
+          server,
+          "plain",
+          { name: `${id}.txt`, bytes: new TextEncoder().encode(text) },
+          { id: `${id}-file` },
+        );
+        assert.equal(file.status, 201, `file ${id}: ${JSON.stringify(file.body)}`);
+        assert.equal(file.body.source.media_type, "text/plain");
+      }
+      const found = await call(server, "POST", "/v1/collections/plain/search", {
+        query: "widely used criteria",
+        mode: "keyword",
+      });
+      assert.ok(found.body.data.some((r: { document_id: string }) => r.document_id === "criteria"));
+      const nul = await call(server, "POST", "/v1/collections/plain/documents", {
+        id: "nul",
+        text: "a\u0000b",
+      });
+      assert.equal(nul.status, 400);
+      assert.equal(nul.body.error.param, "text");
+      assert.equal((await call(server, "GET", "/v1/collections/plain/documents/nul")).status, 404);
+    });
+
+    test("metadata keys with backslashes, quotes and dots filter like any other key", async () => {
+      await call(server, "POST", "/v1/collections", { name: "odd-keys" });
+      const keys = ["\\", '"', 'a"b', "a.b", "$", "[0]", "it's", "\\u0041", "tab\there", "😀"];
+      const documents = keys.map((key, index) => ({
+        id: `doc-${index}`,
+        text: `Orbital mechanics note number ${index}.`,
+        metadata: { [key]: `value-${index}`, A: "decoy" },
+      }));
+      const uploaded = await call(server, "POST", "/v1/collections/odd-keys/documents", {
+        documents,
+      });
+      assert.equal(uploaded.status, 201, JSON.stringify(uploaded.body));
+      for (const [index, key] of keys.entries()) {
+        for (const mode of ["hybrid", "keyword", "vector"]) {
+          const filtered = await call(server, "POST", "/v1/collections/odd-keys/search", {
+            query: "orbital mechanics note",
+            mode,
+            filter: { [key]: `value-${index}` },
+          });
+          assert.equal(
+            filtered.status,
+            200,
+            `${JSON.stringify(key)} ${mode}: ${filtered.body?.error?.message}`,
+          );
+          assert.deepEqual(
+            filtered.body.data.map((r: { document_id: string }) => r.document_id),
+            [`doc-${index}`],
+            `${JSON.stringify(key)} in ${mode} mode`,
+          );
+        }
+      }
+      const unstorable = await call(server, "POST", "/v1/collections/odd-keys/search", {
+        query: "orbital",
+        filter: { "a\u0000b": "x" },
+      });
+      assert.equal(unstorable.status, 400);
+      assert.match(unstorable.body.error.message, /NUL/);
+      assert.match(unstorable.body.error.param ?? "", /filter/);
+    });
+
     test("an encrypted PDF is refused with 422 and leaves nothing behind", {
       skip: haveShared ? false : "../shared/pdfs is absent",
     }, async () => {

@@ -116,6 +116,7 @@ export function documentRoutes(services: Services) {
           metadata: document.metadata,
           filename: null,
           declaredType: "text/plain",
+          isText: true,
           bytes: new TextEncoder().encode(document.text),
         }));
         assertUniqueIds(uploads);

@@ -8,6 +8,8 @@ export interface DetectInput {
   bytes: Uint8Array;
   filename: string | null;
   declaredType: string | null;
+  /** The bytes are a string the client sent as JSON text: text by declaration, never sniffed as a binary format. */
+  isText?: boolean;
 }
 
 const DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
@@ -79,31 +81,50 @@ export async function detectMediaType(input: DetectInput): Promise<SupportedMedi
       param: "file",
     });
   }
-  if (hasPdfHeader(bytes)) return "application/pdf";
-  const detected = await sniff(bytes);
   const extension = extensionOf(input.filename);
-  if (detected?.mime === DOCX) return DOCX;
-  if (detected && detected.mime !== "application/xml") {
-    if (detected.ext === "zip")
-      throw unsupported("a ZIP archive that is not a Word document (application/zip)");
-    if (detected.ext === "cfb") {
-      throw unsupported(
-        "a legacy Office file (.doc/.xls/.ppt, application/x-cfb)",
-        "save it as .docx or PDF",
+  if (input.isText) {
+    const text = decodeUtf8Text(bytes);
+    if (text === null) {
+      throw new AppError(
+        "invalid_request",
+        "The text contains a NUL character (U+0000); remove it and send the document again.",
+        { param: "text" },
       );
     }
-    throw unsupported(`a ${detected.ext.toUpperCase()} file (${detected.mime})`);
+    return textMediaType(text, extension, input.declaredType);
   }
+  if (hasPdfHeader(bytes)) return "application/pdf";
   const text = decodeUtf8Text(bytes);
-  if (text === null) {
+  // Valid UTF-8 without NUL is text: the containers Gleaner reads (ZIP, OLE) and real images carry
+  // NUL or non-UTF-8 bytes in their headers, while short signatures such as QuickTime's "free" or
+  // "wide" at byte 4 are ordinary English words.
+  if (text !== null) return textFormat(text, extension, input.declaredType, bytes);
+  const detected = await sniff(bytes);
+  if (detected?.mime === DOCX) return DOCX;
+  if (detected?.ext === "zip")
+    throw unsupported("a ZIP archive that is not a Word document (application/zip)");
+  if (detected?.ext === "cfb") {
     throw unsupported(
-      "binary data or text that is not UTF-8",
-      "if it is text, save it as UTF-8; otherwise convert it",
+      "a legacy Office file (.doc/.xls/.ppt, application/x-cfb)",
+      "save it as .docx or PDF",
     );
   }
-  const mediaType = textMediaType(text, extension, input.declaredType);
-  // XML is only accepted as XHTML; other XML vocabularies are data, not documents.
-  if (detected?.mime === "application/xml" && mediaType !== "text/html")
+  if (detected) throw unsupported(`a ${detected.ext.toUpperCase()} file (${detected.mime})`);
+  throw unsupported(
+    "binary data or text that is not UTF-8",
+    "if it is text, save it as UTF-8; otherwise convert it",
+  );
+}
+
+/** A text upload's format; XML is only accepted as XHTML, other XML vocabularies are data, not documents. */
+async function textFormat(
+  text: string,
+  extension: string | null,
+  declaredType: string | null,
+  bytes: Uint8Array,
+): Promise<SupportedMediaType> {
+  const mediaType = textMediaType(text, extension, declaredType);
+  if (mediaType !== "text/html" && (await sniff(bytes))?.mime === "application/xml")
     throw unsupported("XML (application/xml)");
   return mediaType;
 }

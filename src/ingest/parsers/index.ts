@@ -22,6 +22,8 @@ export interface ParseDocumentInput {
   bytes: Uint8Array;
   filename: string | null;
   declaredType: string | null;
+  /** The format decided when the upload was accepted; detected from the bytes when absent. */
+  mediaType?: SupportedMediaType;
   /** Time limit for a PDF (default 30 s). */
   pdfTimeoutMs?: number;
   /** Workers for PDFs; a shared default pool when omitted. */
@@ -42,7 +44,7 @@ const TEXT_PARSERS: Readonly<
 export async function parseDocument(
   input: ParseDocumentInput,
 ): Promise<{ mediaType: SupportedMediaType; parsed: ParsedDocument }> {
-  const mediaType = await detectMediaType(input);
+  const mediaType = input.mediaType ?? (await detectMediaType(input));
   const parseInput = {
     bytes: input.bytes,
     filename: input.filename,

@@ -23,12 +23,20 @@ export interface ParsedDocument {
   title: string | null;
 }
 
-export type SupportedMediaType =
-  | "application/pdf"
-  | "text/plain"
-  | "text/markdown"
-  | "text/html"
-  | "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+export const SUPPORTED_MEDIA_TYPES = [
+  "application/pdf",
+  "text/plain",
+  "text/markdown",
+  "text/html",
+  "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+] as const;
+
+export type SupportedMediaType = (typeof SUPPORTED_MEDIA_TYPES)[number];
+
+/** True for a media type Gleaner has a parser for (e.g. one recorded when the upload was accepted). */
+export function isSupportedMediaType(value: string): value is SupportedMediaType {
+  return (SUPPORTED_MEDIA_TYPES as readonly string[]).includes(value);
+}
 
 export interface ParseInput {
   bytes: Uint8Array;

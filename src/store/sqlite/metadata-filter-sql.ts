@@ -5,6 +5,14 @@ export interface SqlFragment {
   params: (string | number)[];
 }
 
+/**
+ * A top-level key as an SQLite JSON path. Inside a quoted label SQLite reads JSON string escapes,
+ * so a backslash, a quote or a control character in a key is escaped as JSON would escape it.
+ */
+export function jsonPathOfKey(key: string): string {
+  return `$.${JSON.stringify(key)}`;
+}
+
 /** A metadata filter as a SQL condition over a JSON text column, ANDed; "1" when empty. */
 export function metadataFilterToSql(
   filter: MetadataFilter | undefined,
@@ -13,7 +21,7 @@ export function metadataFilterToSql(
   const clauses: string[] = [];
   const params: (string | number)[] = [];
   for (const [key, condition] of Object.entries(filter ?? {})) {
-    const path = `$."${key.replaceAll('"', '""')}"`;
+    const path = jsonPathOfKey(key);
     const values =
       condition !== null && typeof condition === "object" ? condition.$in : [condition];
     if (values.length === 0) {
