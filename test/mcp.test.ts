@@ -98,6 +98,7 @@ describe("MCP over Streamable HTTP (/mcp)", () => {
     const idPattern = new RegExp(uploadProperties.id?.pattern ?? "");
     assert.equal(idPattern.source, "^[^\\u0000-\\u001f\\u007f-\\u009f]+$");
     assert.ok(idPattern.test("aero/flutter v2") && !idPattern.test("a\nb"));
+    assert.ok(!JSON.stringify(tools).includes("\\p{"), "no JavaScript-only escapes anywhere");
     const readerTools = (await reader.listTools()).tools.map((tool) => tool.name);
     assert.deepEqual(readerTools, [
       "search",

@@ -212,6 +212,7 @@ const uploadDocument = defineTool({
         metadata: args.metadata,
         filename: args.filename ?? null,
         declaredType: args.text === undefined ? null : "text/plain",
+        isText: args.text !== undefined,
         bytes:
           args.text === undefined
             ? new Uint8Array(Buffer.from(args.content_base64 ?? "", "base64"))
