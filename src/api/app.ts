@@ -5,6 +5,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import { AppError } from "../errors.ts";
+import { mcpRoutes } from "../mcp/http.ts";
 import { createMetrics } from "../metrics.ts";
 import type { Services } from "../services.ts";
 import { apiKeyAuth } from "./auth.ts";
@@ -95,7 +96,10 @@ export function createApp(services: Services) {
     return c.body(body, 200, { "content-type": contentType });
   });
   app.use("/v1/*", apiKeyAuth(keys));
-  app.use("/v1/*", rateLimit(config.rateLimit));
+  // one limiter for /v1 and /mcp: a key's budget is the same whichever way it calls
+  const limiter = rateLimit(config.rateLimit);
+  app.use("/v1/*", limiter);
+  app.route("/", mcpRoutes(services, { rateLimit: limiter }));
   const tooLarge = (): never => {
     throw new AppError(
       "payload_too_large",

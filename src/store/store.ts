@@ -261,6 +261,8 @@ export interface Store {
   averageKeywordLength?(collection: string): Promise<number>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
+  /** A document's current chunks in reading order (by ordinal); empty when it has none. */
+  listDocumentChunks(collection: string, id: string): Promise<ChunkRecord[]>;
 
   getCachedEmbeddings(
     key: EmbeddingCacheKey,

@@ -132,6 +132,32 @@ export function runStoreContract(
       });
     });
 
+    test("listDocumentChunks: a document's chunks in reading order, none for others", async () => {
+      await store.createCollection(collection("c-read"));
+      const texts = ["first part", "second part", "third part"];
+      await putDocument(store, {
+        collection: "c-read",
+        id: "reader",
+        texts: texts.map((text, axis) => ({ text, axis })),
+      });
+      await putDocument(store, {
+        collection: "c-read",
+        id: "other",
+        texts: [{ text: "x", axis: 1 }],
+      });
+      const chunks = await store.listDocumentChunks("c-read", "reader");
+      assert.deepEqual(
+        chunks.map((c) => [c.text, c.charStart, c.ordinal, c.documentId]),
+        [
+          ["first part", 0, 0, "reader"],
+          ["second part", 11, 1, "reader"],
+          ["third part", 23, 2, "reader"],
+        ],
+      );
+      assert.deepEqual(await store.listDocumentChunks("c-read", "missing"), []);
+      await assert.rejects(store.listDocumentChunks("nope", "reader"), { type: "not_found" });
+    });
+
     test("ingest lifecycle: queued → processing → ready, counted in the collection", async () => {
       await store.createCollection(collection("c-life"));
       const queued = await store.enqueueIngest({

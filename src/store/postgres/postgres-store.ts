@@ -401,6 +401,18 @@ export class PostgresStore implements Store {
     return chunkIds.flatMap((id) => byId.get(id) ?? []);
   }
 
+  async listDocumentChunks(collection: string, id: string): Promise<ChunkRecord[]> {
+    const collectionId = (await this.requireCollection(collection)).id;
+    const { rows } = await this.pool.query<ChunkRow>(
+      `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
+           ch.token_count, d.external_id, d.title, d.metadata, c.name AS collection_name
+         FROM chunks ch JOIN documents d ON d.key = ch.document_key JOIN collections c ON c.id = ch.collection_id
+         WHERE d.collection_id = $1 AND d.external_id = $2 ORDER BY ch.ordinal`,
+      [collectionId, id],
+    );
+    return rows.map(toChunkRecord);
+  }
+
   async getCachedEmbeddings(
     key: EmbeddingCacheKey,
     textHashes: string[],

@@ -736,6 +736,16 @@ export class SqliteStore implements Store {
     return chunkIds.flatMap((id) => byId.get(id) ?? []);
   }
 
+  async listDocumentChunks(collection: string, id: string): Promise<ChunkRecord[]> {
+    const rows = this.sql<[number, string], ChunkRow>(
+      `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
+           ch.token_count, d.external_id, d.title, d.metadata, c.name AS collection_name
+         FROM chunks ch JOIN documents d ON d.key = ch.document_key JOIN collections c ON c.id = ch.collection_id
+         WHERE d.collection_id = ? AND d.external_id = ? ORDER BY ch.ordinal`,
+    ).all(this.requireCollection(collection).id, id);
+    return rows.map(toChunkRecord);
+  }
+
   async getCachedEmbeddings(
     key: EmbeddingCacheKey,
     textHashes: string[],
