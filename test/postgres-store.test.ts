@@ -1,22 +1,31 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { PostgresStore } from "../src/store/postgres/postgres-store.ts";
-import { type PgliteServer, startPgliteServer } from "./support/pglite-server.ts";
+import {
+  NO_REAL_POSTGRES,
+  realPostgresUrl,
+  startTestDatabase,
+  type TestDatabase,
+} from "./support/postgres-database.ts";
 import { axisVector, putDocument, runStoreContract } from "./support/store-contract.ts";
 
-let database: PgliteServer | null = null;
+let database: TestDatabase | null = null;
 
-/** One PGlite per test file (starting it takes seconds); contract cases use distinct collections. */
-async function sharedDatabase(): Promise<PgliteServer> {
-  database ??= await startPgliteServer();
+/** One database per test file (PGlite takes seconds to start); contract cases use distinct collections. */
+async function sharedDatabase(): Promise<TestDatabase> {
+  database ??= await startTestDatabase();
   return database;
 }
+
+// which backend runs is part of the test's name: only a real server proves behaviour under concurrency
+const backend = realPostgresUrl ? "PostgreSQL" : "PGlite";
 
 after(async () => {
   await database?.close();
 });
 
-runStoreContract("postgres", async () => {
+runStoreContract(`postgres (${backend})`, async () => {
   const { url } = await sharedDatabase();
   let store = new PostgresStore({ connectionString: url, poolSize: 4 });
   await store.open();
@@ -41,14 +50,14 @@ const collection = (name: string, dimensions = 8) => ({
   chunking: { maxTokens: 64, overlapTokens: 8 },
 });
 
-describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
+describe(`PostgreSQL store (${backend}): replicas, leases and pgvector specifics`, () => {
   let url: string;
   before(async () => {
     url = (await sharedDatabase()).url;
   });
   // the queue is shared by every collection: start each case from an empty one
   beforeEach(async () => {
-    await (await sharedDatabase()).db.exec("DELETE FROM jobs");
+    await (await sharedDatabase()).exec("DELETE FROM jobs");
   });
 
   test("two store instances (replicas) see each other's writes; migrations run once", async () => {
@@ -231,5 +240,111 @@ describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
       assert.ok((hit?.score ?? 0) > 0.99, name);
     }
     await store.close();
+  });
+});
+
+// PGlite runs one transaction at a time, so lock waits (and deadlocks) happen only on a real server
+describe("PostgreSQL store: replicas racing on one document", {
+  skip: realPostgresUrl ? false : NO_REAL_POSTGRES,
+}, () => {
+  test("uploads, claims, commits and failures through two replicas take locks in one order", async () => {
+    const database = await sharedDatabase();
+    const deadlocks = async () =>
+      (
+        await database.query<{ deadlocks: number }>(
+          "SELECT deadlocks::int FROM pg_stat_database WHERE datname = current_database()",
+        )
+      )[0]?.deadlocks ?? 0;
+    const before = await deadlocks();
+    const replicas = [0, 1].map(
+      () => new PostgresStore({ connectionString: database.url, poolSize: 4 }),
+    );
+    await Promise.all(replicas.map((replica) => replica.open()));
+    await replicas[0]?.createCollection(collection("pg-race", 4));
+    const errors: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const replica = replicas[i % 2] as PostgresStore;
+          const content = `round ${round} upload ${i}`;
+          try {
+            await replica.enqueueIngest({
+              collection: "pg-race",
+              documentId: `doc-${round % 2}`,
+              title: null,
+              metadata: {},
+              source: {
+                filename: null,
+                mediaType: "text/plain",
+                bytes: content.length,
+                sha256: createHash("sha256").update(content).digest("hex"),
+              },
+              payload: new TextEncoder().encode(content),
+            });
+            const job = await replica.claimNextJob();
+            if (!job) return;
+            if (i % 5 === 0) {
+              await replica.failIngest({
+                jobId: job.jobId,
+                collection: job.collection,
+                documentId: job.documentId,
+                error: { type: "unprocessable", message: "fails on purpose", param: null },
+                discardNewDocument: false,
+              });
+              return;
+            }
+            await replica.commitIngest({
+              jobId: job.jobId,
+              collection: job.collection,
+              documentId: job.documentId,
+              title: null,
+              pageCount: null,
+              tokenCount: 1,
+              embeddingTokens: 1,
+              chunks: [
+                {
+                  text: content,
+                  charStart: 0,
+                  charEnd: content.length,
+                  pageStart: null,
+                  pageEnd: null,
+                  tokenCount: 1,
+                  vector: Float32Array.from([1, 0, 0, 0]),
+                },
+              ],
+            });
+          } catch (error) {
+            errors.push((error as Error).message);
+          }
+        }),
+      );
+    }
+    // drain what the race left queued, then the document holds exactly one version
+    for (
+      let job = await replicas[0]?.claimNextJob();
+      job;
+      job = await replicas[0]?.claimNextJob()
+    ) {
+      await replicas[0]?.failIngest({
+        jobId: job.jobId,
+        collection: job.collection,
+        documentId: job.documentId,
+        error: { type: "unprocessable", message: "drained", param: null },
+        discardNewDocument: false,
+      });
+    }
+    // closing the pools ends their server processes, which flush their statistics
+    await Promise.all(replicas.map((replica) => replica.close()));
+    assert.deepEqual(errors, []);
+    assert.equal((await deadlocks()) - before, 0, "no deadlock was detected (and retried)");
+    const rows = await database.query<{ external_id: string; chunks: number }>(
+      `SELECT d.external_id, (SELECT count(*)::int FROM chunks ch WHERE ch.document_key = d.key) AS chunks
+         FROM documents d JOIN collections c ON c.id = d.collection_id
+         WHERE c.name = 'pg-race' ORDER BY d.external_id`,
+    );
+    assert.deepEqual(rows, [
+      { external_id: "doc-0", chunks: 1 },
+      { external_id: "doc-1", chunks: 1 },
+    ]);
   });
 });
