@@ -1,4 +1,4 @@
-  [ -f "/usr/include/postgresql/${pg_version}/server/postgres.h" ] || missing+=#!/usr/bin/env bash
+#!/usr/bin/env bash
 # A throw-away PostgreSQL 15 + pgvector server on 127.0.0.1, for tests and for trying replicas.
 #
 #   scripts/postgres-test-server.sh                 start it, print its URL, stop it on Ctrl-C
