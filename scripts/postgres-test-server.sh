@@ -84,7 +84,9 @@ ensure_pgvector() {
 # --- the throw-away cluster -------------------------------------------------------------------
 
 cluster=""
+sleeper=""
 stop_cluster() {
+  if [ -n "$sleeper" ]; then kill "$sleeper" 2>/dev/null || true; fi
   if [ -n "$cluster" ] && [ -d "$cluster" ]; then
     as_owner "${pg_bin}/pg_ctl" -D "$cluster/data" -m fast -w stop >/dev/null 2>&1 || true
     rm -rf "$cluster"
@@ -163,4 +165,9 @@ fi
 echo "$url"
 say "try replicas with: GLEANER_DATABASE_URL='${url}' npm start (one per port: PORT=3001, 3002, ...)"
 say "Ctrl-C stops the server and removes its data"
-while true; do sleep 3600 & wait $!; done
+# waits in the background so a signal ends the wait at once; no output fd is held by the sleeper
+while true; do
+  sleep 3600 </dev/null >/dev/null 2>&1 &
+  sleeper=$!
+  wait "$sleeper" || true
+done
