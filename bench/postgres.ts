@@ -359,7 +359,8 @@ export async function runPostgresBench(
         ? [
             `HTTP on loopback: autocannon, 10 connections, ${options.httpSeconds} s per row, k=10, over ${http.corpusNote}. ` +
               "Replicas are `gleaner` server processes with `GLEANER_DATABASE_URL` set and no other state; " +
-              "server CPU per request is summed over the replicas. All processes and PostgreSQL share the same cores.",
+              "server CPU per request is summed over the replicas and leaves out PostgreSQL's own. " +
+              "autocannon, the replicas and PostgreSQL all share the same cores.",
             "",
             ...http.setups.flatMap((setup) => [
               `${setup.label}:`,
