@@ -195,6 +195,46 @@ describe(`PostgreSQL store (${backend}): replicas, leases and pgvector specifics
     await store.close();
   });
 
+  test("an upload racing a collection delete through another replica is not_found, never raw", async () => {
+    const uploader = new PostgresStore({ connectionString: url, poolSize: 4 });
+    const deleter = new PostgresStore({ connectionString: url, poolSize: 2 });
+    await Promise.all([uploader.open(), deleter.open()]);
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const name = `pg-vanishing-${round}`;
+      await deleter.createCollection(collection(name));
+      const uploads = Array.from({ length: 12 }, (_, i) =>
+        uploader
+          .enqueueIngest({
+            collection: name,
+            documentId: `d${i % 3}`,
+            title: null,
+            metadata: {},
+            source: {
+              filename: null,
+              mediaType: "text/plain",
+              bytes: 1,
+              sha256: `${i}`.padStart(64, "0"),
+            },
+            payload: new Uint8Array([i]),
+          })
+          .then(
+            () => "queued",
+            (error: { type?: string; message: string }) =>
+              `${error.type ?? "raw"}: ${error.message}`,
+          ),
+      );
+      const [deleted, ...results] = await Promise.all([deleter.deleteCollection(name), ...uploads]);
+      assert.equal(deleted, true);
+      outcomes.push(...results);
+    }
+    const unexpected = outcomes.filter(
+      (outcome) => outcome !== "queued" && !outcome.startsWith("not_found: "),
+    );
+    assert.deepEqual(unexpected, []);
+    await Promise.all([uploader.close(), deleter.close()]);
+  });
+
   test("collections of different dimensions live side by side", async () => {
     const store = new PostgresStore({ connectionString: url, poolSize: 2 });
     await store.open();
