@@ -130,6 +130,45 @@ describe(`PostgreSQL store (${backend}): replicas, leases and pgvector specifics
     await survivor.close();
   });
 
+  test("a job superseded while its replica died is dropped, not run again", async () => {
+    const dying = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
+    const survivor = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
+    await Promise.all([dying.open(), survivor.open()]);
+    await dying.createCollection(collection("pg-orphan"));
+    const upload = (text: string) =>
+      dying.enqueueIngest({
+        collection: "pg-orphan",
+        documentId: "doc",
+        title: null,
+        metadata: {},
+        source: {
+          filename: null,
+          mediaType: "text/plain",
+          bytes: text.length,
+          sha256: createHash("sha256").update(text).digest("hex"),
+        },
+        payload: new TextEncoder().encode(text),
+      });
+    const first = await upload("first version");
+    assert.equal((await dying.claimNextJob())?.jobId, first.jobId);
+    // a newer upload supersedes the running job; then the replica running it dies
+    const second = await upload("second version");
+    // @ts-expect-error reaching into the store to simulate a dead process
+    clearInterval(dying.heartbeat);
+    let taken = null;
+    for (let attempt = 0; attempt < 40 && !taken; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      taken = await survivor.claimNextJob();
+    }
+    assert.equal(taken?.jobId, second.jobId, "the newest upload is the one run");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await survivor.claimNextJob(), null, "the superseded job is never claimed");
+    assert.equal(await survivor.countQueuedJobs(), 1, "only the claimed job is left");
+    // @ts-expect-error the dead store's pool is closed without releasing its claims
+    await dying.pool.end();
+    await survivor.close();
+  });
+
   test("a parked (batch) job outlives its lease and is listed for resuming", async () => {
     const store = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
     await store.open();
