@@ -22,7 +22,13 @@ import type {
 } from "../store.ts";
 import { blobToVector, vectorToBlob } from "../vector-codec.ts";
 import { keywordHits, replaceChunks, searchVectors } from "./chunk-queries.ts";
-import { createPool, sqlState, transaction, UNIQUE_VIOLATION } from "./database.ts";
+import {
+  createPool,
+  FOREIGN_KEY_VIOLATION,
+  sqlState,
+  transaction,
+  UNIQUE_VIOLATION,
+} from "./database.ts";
 import {
   claimJob,
   DOCUMENT_COLUMNS,
@@ -214,7 +220,13 @@ export class PostgresStore implements Store {
 
   async enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome> {
     const collection = await this.requireCollection(request.collection);
-    return enqueueJob(this.pool, collection.id, request, this.lease.replica);
+    try {
+      return await enqueueJob(this.pool, collection.id, request, this.lease.replica);
+    } catch (error) {
+      // another replica deleted the collection after it was looked up
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw collectionNotFound(request.collection);
+      throw error;
+    }
   }
 
   async claimNextJob(): Promise<IngestJob | null> {
@@ -498,11 +510,11 @@ export class PostgresStore implements Store {
       [name],
     );
     const row = rows[0];
-    if (!row) {
-      throw new AppError("not_found", `Collection "${name}" was not found.`, {
-        param: "collection",
-      });
-    }
+    if (!row) throw collectionNotFound(name);
     return row;
   }
+}
+
+function collectionNotFound(name: string): AppError {
+  return new AppError("not_found", `Collection "${name}" was not found.`, { param: "collection" });
 }
