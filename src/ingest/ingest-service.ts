@@ -352,6 +352,8 @@ export class IngestService {
     if (appError.type === "internal") {
       this.options.logger.error({ err: error }, "ingest failed unexpectedly");
     }
+    // a discarded upload vanishes from the store before settle() says why it failed
+    this.completions.settlingHere(job.jobId);
     const document = await this.options.store
       .failIngest({
         jobId: job.jobId,
