@@ -1,5 +1,6 @@
 import type { EmbeddingConfig } from "../embed/embedding-model.ts";
 import type { ErrorBody } from "../errors.ts";
+import type { MetadataFilter } from "./filter-expression.ts";
 
 export interface ChunkingConfig {
   maxTokens: number;
@@ -74,9 +75,12 @@ export interface ChunkRecord {
   tokenCount: number;
 }
 
-export type FilterScalar = string | number | boolean | null;
-/** `{"key": value}` or `{"key": {"$in": [values]}}` over document metadata. */
-export type MetadataFilter = Record<string, FilterScalar | { $in: FilterScalar[] }>;
+export type {
+  FilterExpression,
+  FilterScalar,
+  MetadataFilter,
+  NativeFilter,
+} from "./filter-expression.ts";
 
 export interface ScoredChunk {
   chunkId: number;
