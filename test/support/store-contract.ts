@@ -534,6 +534,106 @@ export function runStoreContract(
       assert.ok(native.length > 0);
     });
 
+    test("metadata updates keep chunks and vectors; a job carries its own chunking", async () => {
+      await store.createCollection(collection("c-meta"));
+      await putDocument(store, {
+        collection: "c-meta",
+        id: "m",
+        texts: [{ text: "metadata update words", axis: 2 }],
+        metadata: { stage: "draft" },
+      });
+      const before = await store.keywordSearch({ collection: "c-meta", text: "update", k: 5 });
+      const updated = await store.updateDocumentMetadata("c-meta", "m", { stage: "final", n: 3 });
+      assert.deepEqual(updated?.metadata, { stage: "final", n: 3 });
+      assert.equal(updated?.chunkCount, 1);
+      const after = await store.keywordSearch({
+        collection: "c-meta",
+        text: "update",
+        k: 5,
+        filter: { type: "eq", key: "stage", value: "final" },
+      });
+      assert.deepEqual(
+        after.map((hit) => hit.chunkId),
+        before.map((hit) => hit.chunkId),
+        "same chunks, now found by the new metadata",
+      );
+      assert.equal(await store.updateDocumentMetadata("c-meta", "missing", {}), null);
+
+      const queued = await store.enqueueIngest({
+        collection: "c-meta",
+        documentId: "chunked",
+        title: null,
+        metadata: { stage: "queued" },
+        source: { filename: null, mediaType: "text/plain", bytes: 4, sha256: sha("text") },
+        payload: new TextEncoder().encode("text"),
+        chunking: { maxTokens: 120, overlapTokens: 20 },
+      });
+      assert.ok(queued.jobId !== null);
+      // attributes changed while the upload waits are the ones its commit keeps
+      await store.updateDocumentMetadata("c-meta", "chunked", { stage: "changed" });
+      const job = await store.claimNextJob();
+      assert.deepEqual(job?.chunking, { maxTokens: 120, overlapTokens: 20 });
+      assert.deepEqual(job?.metadata, { stage: "changed" });
+      await store.failIngest({
+        jobId: job?.jobId as number,
+        collection: "c-meta",
+        documentId: "chunked",
+        error: { type: "unprocessable", message: "test", param: null },
+        discardNewDocument: true,
+      });
+    });
+
+    test("OpenAI objects: put, get, content, list in creation order, delete", async () => {
+      const file = {
+        kind: "file",
+        parent: "",
+        id: "file-1",
+        createdAt: 1_700_000_000,
+        body: { a: 1 },
+      };
+      await store.putOpenAIObject(file, new Uint8Array([1, 2, 3]));
+      await store.putOpenAIObject({ ...file, id: "file-2", body: { a: 2 } });
+      await store.putOpenAIObject({
+        kind: "vs_file",
+        parent: "vs_1",
+        id: "file-1",
+        createdAt: 5,
+        body: {},
+      });
+      await store.putOpenAIObject({
+        kind: "vs_file",
+        parent: "vs_2",
+        id: "file-1",
+        createdAt: 6,
+        body: {},
+      });
+      assert.deepEqual(await store.getOpenAIObject("file", "", "file-1"), file);
+      assert.deepEqual(
+        [...((await store.getOpenAIContent("file", "", "file-1")) ?? [])],
+        [1, 2, 3],
+      );
+      assert.equal(await store.getOpenAIContent("file", "", "file-2"), null);
+      // replacing the body keeps the content
+      await store.putOpenAIObject({ ...file, body: { a: 3 } });
+      assert.deepEqual((await store.getOpenAIObject("file", "", "file-1"))?.body, { a: 3 });
+      assert.deepEqual(
+        [...((await store.getOpenAIContent("file", "", "file-1")) ?? [])],
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        (await store.listOpenAIObjects({ kind: "file" })).map((o) => o.id),
+        ["file-1", "file-2"],
+      );
+      assert.deepEqual(
+        (await store.listOpenAIObjects({ kind: "vs_file", id: "file-1" })).map((o) => o.parent),
+        ["vs_1", "vs_2"],
+      );
+      assert.equal(await store.deleteOpenAIObjects({ kind: "vs_file", parent: "vs_1" }), 1);
+      assert.equal(await store.deleteOpenAIObjects({ kind: "file", id: "file-1" }), 1);
+      assert.equal(await store.getOpenAIObject("file", "", "file-1"), null);
+      assert.equal((await store.listOpenAIObjects({ kind: "vs_file" })).length, 1);
+    });
+
     test("keyword search treats user text as words, never as query syntax", async () => {
       await store.createCollection(collection("c-syntax"));
       await putDocument(store, {
