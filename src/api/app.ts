@@ -6,6 +6,7 @@ import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import { AppError } from "../errors.ts";
 import { createMetrics } from "../metrics.ts";
+import { openaiCompatRoutes } from "../openai-compat/routes.ts";
 import type { Services } from "../services.ts";
 import { apiKeyAuth } from "./auth.ts";
 import { mountDocsPage } from "./docs-page.ts";
@@ -94,34 +95,39 @@ export function createApp(services: Services) {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { "content-type": contentType });
   });
-  app.use("/v1/*", apiKeyAuth(keys));
-  app.use("/v1/*", rateLimit(config.rateLimit));
-  const tooLarge = (): never => {
-    throw new AppError(
-      "payload_too_large",
-      `The request body is larger than ${config.maxUploadBytes} bytes (GLEANER_MAX_UPLOAD_BYTES).`,
-    );
-  };
-  const streamingBodyLimit = bodyLimit({ maxSize: config.maxUploadBytes, onError: tooLarge });
-  app.use("/v1/*", (c, next) => {
-    // bodyLimit reads c.req.raw.body, which makes the node adapter build a full web Request
-    // with a body stream (about 0.4 ms per request); a declared length needs only the header,
-    // and GET and HEAD requests have no body in the fetch API
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const length = c.req.header("content-length");
-    if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
-      return Number.parseInt(length, 10) > config.maxUploadBytes ? tooLarge() : next();
-    }
-    return streamingBodyLimit(c, next);
-  });
-  app.use("/v1/*", async (_c, next) => {
-    if (!services.readiness.ready) {
-      throw new AppError("unavailable", "Gleaner is still loading its indexes; retry shortly.", {
-        retryAfterSeconds: 1,
-      });
-    }
-    await next();
-  });
+  // the native API and the OpenAI-compatible one share keys, limits and readiness
+  const auth = apiKeyAuth(keys);
+  const limiter = rateLimit(config.rateLimit);
+  for (const prefix of ["/v1/*", "/openai/v1/*"]) {
+    app.use(prefix, auth);
+    app.use(prefix, limiter);
+    const tooLarge = (): never => {
+      throw new AppError(
+        "payload_too_large",
+        `The request body is larger than ${config.maxUploadBytes} bytes (GLEANER_MAX_UPLOAD_BYTES).`,
+      );
+    };
+    const streamingBodyLimit = bodyLimit({ maxSize: config.maxUploadBytes, onError: tooLarge });
+    app.use(prefix, (c, next) => {
+      // bodyLimit reads c.req.raw.body, which makes the node adapter build a full web Request
+      // with a body stream (about 0.4 ms per request); a declared length needs only the header,
+      // and GET and HEAD requests have no body in the fetch API
+      if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+      const length = c.req.header("content-length");
+      if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+        return Number.parseInt(length, 10) > config.maxUploadBytes ? tooLarge() : next();
+      }
+      return streamingBodyLimit(c, next);
+    });
+    app.use(prefix, async (_c, next) => {
+      if (!services.readiness.ready) {
+        throw new AppError("unavailable", "Gleaner is still loading its indexes; retry shortly.", {
+          retryAfterSeconds: 1,
+        });
+      }
+      await next();
+    });
+  }
 
   const routes = app
     .route("/", collectionRoutes(services))
@@ -144,6 +150,8 @@ export function createApp(services: Services) {
     scheme: "bearer",
   });
   mountDocsPage(app);
+  // OpenAI's API shapes (the official openai SDK with baseURL .../openai/v1), outside AppType
+  app.route("/openai/v1", openaiCompatRoutes(services));
   // the page for people; outside the typed route chain, so AppType stays the API alone
   app.route("/", webRoutes());
   return routes;

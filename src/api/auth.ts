@@ -9,8 +9,8 @@ export interface ApiKeys {
 
 const digest = (key: string): Buffer => createHash("sha256").update(key).digest();
 
-/** Routes a read-only key may call besides GET: POSTs that only read. */
-const READ_ONLY_POST = /\/(search|answer)$/;
+/** Routes a read-only key may call besides GET: POSTs that only read (OpenAI's /responses too). */
+const READ_ONLY_POST = /\/(search|answer)$|^\/openai\/v1\/responses$/;
 
 /**
  * Bearer-key authentication for /v1 routes. Keys are compared as SHA-256 digests with a
