@@ -148,6 +148,10 @@ describe("vector stores", () => {
     )) as { data: { id: string }[] };
     assert.deepEqual(before.data.map((store) => store.id).slice(-2), [created.id, others[0]?.id]);
 
+    await assert.rejects(
+      client.vectorStores.list({ after: "vs_unknown" }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && /after/.test(error.message),
+    );
     const deleted = await client.vectorStores.delete(others[0]?.id as string);
     spec.assert("DeleteVectorStoreResponse", deleted);
     assert.equal(deleted.deleted, true);
@@ -475,6 +479,14 @@ describe("auth: the same Gleaner keys, as the SDK sends them", () => {
     );
     const store = await client.vectorStores.create({ name: "readable" });
     await reader.vectorStores.search(store.id, { query: "anything" });
+    // asking is reading: a read-only key may call /responses
+    const answered = await reader.responses.create({
+      model: "m",
+      input: "anything?",
+      tools: [{ type: "file_search", vector_store_ids: [store.id] }],
+    });
+    assert.equal(answered.status, "completed");
+    await assert.rejects(reader.vectorStores.delete(store.id), OpenAI.PermissionDeniedError);
   });
 });
 

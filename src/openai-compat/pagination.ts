@@ -9,6 +9,11 @@ export const PageQuerySchema = z.object({
   before: z.string().min(1).optional(),
 });
 
+/** GET /files pages up to 10,000 files, all of them by default. */
+export const FilePageQuerySchema = PageQuerySchema.extend({
+  limit: z.coerce.number().int().min(1).max(10_000).default(10_000),
+});
+
 export type PageQuery = z.infer<typeof PageQuerySchema>;
 
 export interface Page<T> {

@@ -9,7 +9,7 @@ import { AppError } from "../errors.ts";
 import type { Services } from "../services.ts";
 import { FILE_PURPOSES, type FilePurpose, FileRepository, fileJson } from "./files.ts";
 import { attributesOf, fileBatchJson, vectorStoreFileJson, vectorStoreJson } from "./mappers.ts";
-import { PageQuerySchema, paginate } from "./pagination.ts";
+import { FilePageQuerySchema, PageQuerySchema, paginate } from "./pagination.ts";
 import { jsonBody, query } from "./request.ts";
 import { responseRoutes } from "./responses.ts";
 import {
@@ -79,12 +79,7 @@ export function openaiCompatRoutes(services: Services) {
     return c.json(fileJson(created), 200);
   });
   app.get("/files", async (c) => {
-    const page = query(
-      c,
-      PageQuerySchema.extend({
-        limit: PageQuerySchema.shape.limit.unwrap().max(10_000).default(10_000),
-      }),
-    );
+    const page = query(c, FilePageQuerySchema);
     const listed = await files.list(c.req.query("purpose"));
     return c.json(paginate(listed.map(fileJson), page), 200);
   });

@@ -57,7 +57,6 @@ export const CreateVectorStoreSchema = z
     expires_after: ExpiresAfterSchema.optional(),
     chunking_strategy: ChunkingStrategySchema.optional(),
     metadata: MetadataSchema.optional(),
-    description: z.string().max(512).optional(),
   })
   .strict();
 
