@@ -86,6 +86,7 @@ describe("files", () => {
 
     const content = await client.files.content(first.id);
     assert.equal(await content.text(), "alpha file");
+    assert.equal(content.headers.get("content-type"), "application/octet-stream", "never rendered");
 
     const deleted = await client.files.delete(second.id);
     spec.assert("DeleteFileResponse", deleted);
@@ -161,6 +162,28 @@ describe("vector stores", () => {
     );
     // the store is a collection of the native API, gone with it
     assert.equal((await nativeGet(`/v1/collections/${others[0]?.id}`)).status, 404);
+  });
+
+  test("a store unused for expires_after days is expired and cannot be searched", async () => {
+    const created = await client.vectorStores.create({
+      name: "short-lived",
+      expires_after: { anchor: "last_active_at", days: 1 },
+    });
+    const store = server.runtime.services.store;
+    const object = await store.getOpenAIObject("vector_store", "", created.id);
+    assert.ok(object);
+    const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 86_400;
+    await store.putOpenAIObject({
+      ...object,
+      body: { ...object.body, last_active_at: twoDaysAgo },
+    });
+    const expired = await client.vectorStores.retrieve(created.id);
+    spec.assert("VectorStoreObject", expired);
+    assert.equal(expired.status, "expired");
+    await assert.rejects(
+      client.vectorStores.search(created.id, { query: "anything" }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && /expired/.test(error.message),
+    );
   });
 
   test("malformed bodies are 400s naming the field", async () => {

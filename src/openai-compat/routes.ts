@@ -87,8 +87,11 @@ export function openaiCompatRoutes(services: Services) {
   app.get("/files/:id/content", async (c) => {
     const file = await files.get(c.req.param("id"));
     const bytes = await files.content(file.id);
+    // served as a download, never rendered: an uploaded HTML or script file must not run on
+    // Gleaner's origin, whatever type its uploader declared
     return c.body(new Uint8Array(bytes), 200, {
-      "content-type": file.mediaType ?? "application/octet-stream",
+      "content-type": "application/octet-stream",
+      "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(file.filename)}`,
     });
   });
   app.delete("/files/:id", async (c) => {
