@@ -381,6 +381,23 @@ export function runOpenAICompatSuite(
         body.data.map((hit) => hit.document_id).sort();
       assert.deepEqual(documents(openaiForm.body), documents(nativeForm.body));
       assert.deepEqual(documents(openaiForm.body), [ids["pumps.txt"], ids["valves.txt"]].sort());
+      const answered = await call(
+        server,
+        "POST",
+        `/v1/collections/${storeId}/answer`,
+        {
+          question: "Why must the pump be primed?",
+          filter: { type: "ne", key: "system", value: "pumps" },
+        },
+        { authorization: `Bearer ${FULL_KEY}` },
+      );
+      assert.equal(answered.status, 200, JSON.stringify(answered.body));
+      assert.ok(
+        answered.body.sources.every(
+          (source: { document_id: string }) => source.document_id !== ids["pumps.txt"],
+        ),
+        "the answer's retrieval is filtered too",
+      );
     });
 
     test("updating attributes re-embeds nothing and filters see the new values", async () => {
@@ -427,6 +444,48 @@ export function runOpenAICompatSuite(
       await assert.rejects(
         client.vectorStores.files.retrieve(binary.id, { vector_store_id: storeId }),
         OpenAI.NotFoundError,
+      );
+    });
+
+    test("a file's own chunking is the one its chunks are cut with", async () => {
+      const long = Array.from(
+        { length: 40 },
+        (_, i) => `Step ${i} of the overhaul checks the bearing clearance and the seal.`,
+      ).join(" ");
+      const file = await uploadText("overhaul.txt", long);
+      const store = await client.vectorStores.create({ name: "chunking" });
+      await client.vectorStores.files.createAndPoll(
+        store.id,
+        {
+          file_id: file.id,
+          chunking_strategy: {
+            type: "static",
+            static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 0 },
+          },
+        },
+        { pollIntervalMs: 50 },
+      );
+      const small = await nativeGet(`/v1/collections/${store.id}/documents/${file.id}`);
+      assert.ok(small.body.token_count > 400, JSON.stringify(small.body));
+      assert.ok(small.body.chunk_count >= 5, "100-token chunks");
+      // attached again with auto chunking: cut again, into one 800-token chunk
+      await client.vectorStores.files.createAndPoll(
+        store.id,
+        { file_id: file.id, chunking_strategy: { type: "auto" } },
+        { pollIntervalMs: 50 },
+      );
+      const auto = await nativeGet(`/v1/collections/${store.id}/documents/${file.id}`);
+      assert.equal(auto.body.chunk_count, 1);
+      await assert.rejects(
+        client.vectorStores.files.create(store.id, {
+          file_id: file.id,
+          chunking_strategy: {
+            type: "static",
+            static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 60 },
+          },
+        }),
+        (error: unknown) =>
+          error instanceof OpenAI.BadRequestError && /chunk_overlap_tokens/.test(error.message),
       );
     });
 

@@ -1,9 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { Ajv2020, type ValidateFunction } from "ajv/dist/2020.js";
-import addFormats from "ajv-formats";
+import type { ValidateFunction } from "ajv/dist/2020.js";
+import { DEFAULT_SPEC_URL, specAjv } from "./openai-server/schemas.ts";
 
-const SPEC = fileURLToPath(new URL("../../../shared/openai-openapi/openapi.json", import.meta.url));
+const SPEC = fileURLToPath(DEFAULT_SPEC_URL);
 
 /** Validates values against components of the official OpenAI spec (compiled once, lazily). */
 export interface SpecValidator {
@@ -13,20 +13,9 @@ export interface SpecValidator {
   assert(name: string, value: unknown): void;
 }
 
-const oneOfAsAnyOf = (node: unknown): unknown => {
-  if (Array.isArray(node)) return node.map(oneOfAsAnyOf);
-  if (typeof node !== "object" || node === null) return node;
-  return Object.fromEntries(
-    Object.entries(node).map(([key, value]) => [
-      key === "oneOf" ? "anyOf" : key,
-      oneOfAsAnyOf(value),
-    ]),
-  );
-};
-
 let cached: SpecValidator | null = null;
 
-/** The validator over ../shared/openai-openapi/openapi.json, as test/support/openai-server does. */
+/** The validator over ../shared/openai-openapi/openapi.json, compiled as test/support/openai-server does. */
 export function openaiSpec(): SpecValidator {
   if (cached) return cached;
   if (!existsSync(SPEC)) {
@@ -37,25 +26,14 @@ export function openaiSpec(): SpecValidator {
     return cached;
   }
   const spec = JSON.parse(readFileSync(SPEC, "utf8")) as { components: unknown };
-  // the spec's unions overlap (as OpenAI treats them: plain unions), so oneOf is read as anyOf
-  const ajv = new Ajv2020({
-    strict: false,
-    allErrors: true,
-    logger: false,
-    validateSchema: false,
-    inlineRefs: false,
-    code: { optimize: false },
-  });
-  addFormats.default(ajv);
-  ajv.addFormat("unixtime", { type: "number", validate: (value) => Number.isFinite(value) });
-  ajv.addSchema({ $id: "openai", components: oneOfAsAnyOf(spec.components) });
+  const ajv = specAjv(spec.components);
   const validators = new Map<string, ValidateFunction>();
   cached = {
     skipReason: null,
     assert(name, value) {
       let validate = validators.get(name);
       if (!validate) {
-        validate = ajv.getSchema(`openai#/components/schemas/${name}`);
+        validate = ajv.getSchema(`openai-openapi#/components/schemas/${name}`);
         if (!validate) throw new Error(`the spec has no schema ${name}`);
         validators.set(name, validate);
       }
