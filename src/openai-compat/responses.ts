@@ -88,8 +88,8 @@ export function responseRoutes(services: Services, vectorStores: VectorStores) {
     const body = await jsonBody(c, CreateResponseSchema);
     const { question, tool, withResults } = plan(body);
     // unknown or expired stores are ordinary errors, before any stream starts
-    const first = await vectorStores.get(tool.vector_store_ids[0] as string);
-    for (const id of tool.vector_store_ids.slice(1)) await vectorStores.get(id);
+    const first = await vectorStores.settings(tool.vector_store_ids[0] as string);
+    for (const id of tool.vector_store_ids.slice(1)) await vectorStores.settings(id);
     const collection = await services.store.getCollection(first.id);
     if (!collection) throw new AppError("not_found", `No vector store with id "${first.id}".`);
     const cancel = new AbortController();

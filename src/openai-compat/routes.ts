@@ -143,7 +143,7 @@ export function openaiCompatRoutes(services: Services) {
   app.post("/vector_stores/:id/files", async (c) => {
     const body = await jsonBody(c, CreateVectorStoreFileSchema);
     const id = c.req.param("id");
-    await vectorStores.get(id);
+    await vectorStores.settings(id);
     const attachment = await vectorStores.attach(id, {
       fileId: body.file_id,
       attributes: body.attributes,
@@ -160,7 +160,7 @@ export function openaiCompatRoutes(services: Services) {
     return c.json(paginate(attachments.map(vectorStoreFileJson), page), 200);
   });
   app.get("/vector_stores/:id/files/:fileId", async (c) => {
-    await vectorStores.get(c.req.param("id"));
+    await vectorStores.settings(c.req.param("id"));
     const json = vectorStoreFileJson(
       await vectorStores.attachment(c.req.param("id"), c.req.param("fileId")),
     );
@@ -169,7 +169,7 @@ export function openaiCompatRoutes(services: Services) {
   });
   app.post("/vector_stores/:id/files/:fileId", async (c) => {
     const body = await jsonBody(c, UpdateVectorStoreFileSchema);
-    await vectorStores.get(c.req.param("id"));
+    await vectorStores.settings(c.req.param("id"));
     const attachment = await vectorStores.updateAttributes(
       c.req.param("id"),
       c.req.param("fileId"),
@@ -178,7 +178,7 @@ export function openaiCompatRoutes(services: Services) {
     return c.json(vectorStoreFileJson(attachment), 200);
   });
   app.delete("/vector_stores/:id/files/:fileId", async (c) => {
-    await vectorStores.get(c.req.param("id"));
+    await vectorStores.settings(c.req.param("id"));
     const fileId = c.req.param("fileId");
     await vectorStores.detach(c.req.param("id"), fileId);
     return c.json({ id: fileId, object: "vector_store.file.deleted" as const, deleted: true }, 200);

@@ -1,6 +1,6 @@
 import type { SearchHit, SearchService } from "../search/search-service.ts";
 import type { MetadataFilter } from "../store/filter-expression.ts";
-import type { VectorStores, VectorStoreView } from "./vector-stores.ts";
+import type { VectorStoreSettings, VectorStores } from "./vector-stores.ts";
 
 export interface StoreSearchRequest {
   vectorStoreIds: string[];
@@ -22,7 +22,7 @@ export interface ScoredHit {
 export interface StoreSearchResult {
   hits: ScoredHit[];
   embeddingTokens: number;
-  views: VectorStoreView[];
+  views: VectorStoreSettings[];
 }
 
 /**
@@ -35,9 +35,9 @@ export async function searchVectorStores(
   deps: { search: SearchService; vectorStores: VectorStores },
   request: StoreSearchRequest,
 ): Promise<StoreSearchResult> {
-  const views: VectorStoreView[] = [];
+  const views: VectorStoreSettings[] = [];
   for (const id of request.vectorStoreIds) {
-    const view = await deps.vectorStores.get(id);
+    const view = await deps.vectorStores.settings(id);
     await deps.vectorStores.touch(view);
     views.push(view);
   }

@@ -102,10 +102,13 @@ export function countFiles(attachments: readonly Attachment[]): FileCounts {
   return counts;
 }
 
-export interface VectorStoreView {
+export interface VectorStoreSettings {
   id: string;
   createdAt: number;
   body: VectorStoreBody;
+}
+
+export interface VectorStoreView extends VectorStoreSettings {
   attachments: Attachment[];
 }
 
@@ -160,19 +163,21 @@ export class VectorStores {
     return this.get(id);
   }
 
+  /** The store with its files (file_counts, usage_bytes need them); not_found when absent. */
   async get(id: string): Promise<VectorStoreView> {
+    const settings = await this.settings(id);
+    return { ...settings, attachments: await this.attachments(id) };
+  }
+
+  /** The store without reading its files: what search and existence checks need. */
+  async settings(id: string): Promise<VectorStoreSettings> {
     const object = await this.deps.store.getOpenAIObject(KIND.vectorStore, "", id);
     if (!object || !(await this.deps.store.getCollection(id))) {
       throw new AppError("not_found", `No vector store with id "${id}".`, {
         param: "vector_store_id",
       });
     }
-    return {
-      id,
-      createdAt: object.createdAt,
-      body: object.body as unknown as VectorStoreBody,
-      attachments: await this.attachments(id),
-    };
+    return { id, createdAt: object.createdAt, body: object.body as unknown as VectorStoreBody };
   }
 
   async list(): Promise<VectorStoreView[]> {
@@ -194,7 +199,7 @@ export class VectorStores {
       expiresAfter?: ExpiresAfter | null | undefined;
     },
   ): Promise<VectorStoreView> {
-    const view = await this.get(id);
+    const view = await this.settings(id);
     const body: VectorStoreBody = {
       ...view.body,
       ...(change.name !== undefined ? { name: change.name } : {}),
@@ -206,7 +211,7 @@ export class VectorStores {
   }
 
   async delete(id: string): Promise<void> {
-    await this.get(id);
+    await this.settings(id);
     const { store } = this.deps;
     await store.deleteCollection(id);
     await store.deleteOpenAIObjects({ kind: KIND.vectorStoreFile, parent: id });
@@ -215,7 +220,7 @@ export class VectorStores {
   }
 
   /** Records use of the store (searches and answers), which pushes its expiry back. */
-  async touch(view: VectorStoreView): Promise<void> {
+  async touch(view: VectorStoreSettings): Promise<void> {
     if (isExpired(view)) {
       throw new AppError(
         "invalid_request",
@@ -259,7 +264,7 @@ export class VectorStores {
       await store.deleteDocument(vectorStoreId, file.id);
     }
     try {
-      await ingest.submit({
+      const submitted = await ingest.submit({
         collection: vectorStoreId,
         documentId: file.id,
         title: file.filename,
@@ -269,6 +274,14 @@ export class VectorStores {
         bytes,
         chunking: input.chunking,
       });
+      // the same bytes again are not processed again; their attributes are still the new ones
+      if (!submitted.queued) {
+        await store.updateDocumentMetadata(
+          vectorStoreId,
+          file.id,
+          (input.attributes ?? {}) as Metadata,
+        );
+      }
     } catch (error) {
       if (!(error instanceof AppError) || error.status >= 500 || error.type === "not_found") {
         throw error;
@@ -367,7 +380,7 @@ export class VectorStores {
       }[];
     },
   ): Promise<BatchView> {
-    await this.get(vectorStoreId);
+    await this.settings(vectorStoreId);
     for (const file of input.files) await this.deps.files.get(file.fileId, "file_ids");
     const id = newId("vsfb_");
     const body: BatchBody = { file_ids: input.files.map((file) => file.fileId), cancelled: false };
@@ -383,7 +396,7 @@ export class VectorStores {
   }
 
   async batch(vectorStoreId: string, batchId: string): Promise<BatchView> {
-    await this.get(vectorStoreId);
+    await this.settings(vectorStoreId);
     const object = await this.deps.store.getOpenAIObject(KIND.fileBatch, vectorStoreId, batchId);
     if (!object) {
       throw new AppError("not_found", `No file batch with id "${batchId}".`, { param: "batch_id" });
@@ -435,12 +448,12 @@ export interface BatchView {
   attachments: Attachment[];
 }
 
-export function expiresAt(view: VectorStoreView): number | null {
+export function expiresAt(view: VectorStoreSettings): number | null {
   const after = view.body.expires_after;
   return after ? view.body.last_active_at + after.days * 86_400 : null;
 }
 
-export function isExpired(view: VectorStoreView): boolean {
+export function isExpired(view: VectorStoreSettings): boolean {
   const at = expiresAt(view);
   return at !== null && at <= unixNow();
 }

@@ -417,6 +417,18 @@ export function runOpenAICompatSuite(
         found.getPaginatedItems().map((result) => result.file_id),
         [ids["valves.txt"]],
       );
+      // attaching the same file again is no new work, but its attributes are the new ones
+      const again = await client.vectorStores.files.create(storeId, {
+        file_id: ids["valves.txt"] as string,
+        attributes: { system: "valves", year: 2031, critical: true },
+        chunking_strategy: {
+          type: "static",
+          static: { max_chunk_size_tokens: 100, chunk_overlap_tokens: 20 },
+        },
+      });
+      assert.equal(again.status, "completed");
+      assert.equal(again.attributes?.year, 2031);
+
     });
 
     test("a file Gleaner cannot read fails with last_error; detaching removes it", async () => {
