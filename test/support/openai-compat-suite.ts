@@ -428,7 +428,7 @@ export function runOpenAICompatSuite(
       });
       assert.equal(again.status, "completed");
       assert.equal(again.attributes?.year, 2031);
-
+      assert.equal(server.embedCalls(), callsBefore, "nothing was embedded again");
     });
 
     test("a file Gleaner cannot read fails with last_error; detaching removes it", async () => {
