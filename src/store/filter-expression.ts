@@ -68,12 +68,6 @@ export function toFilterExpression(filter: MetadataFilter | undefined): FilterEx
   return filters.length === 1 ? (filters[0] as FilterExpression) : { type: "and", filters };
 }
 
-/** True when the filter admits every chunk. */
-export function isEmptyFilter(filter: MetadataFilter | undefined): boolean {
-  const expression = toFilterExpression(filter);
-  return expression === null || (expression.type === "and" && expression.filters.length === 0);
-}
-
 /**
  * Checks an untrusted filter in either spelling; throws invalid_request naming what is wrong.
  * Returns the same value, typed.
