@@ -72,6 +72,17 @@ describe(`gleaner migrate --to postgres://… (${realPostgresUrl ? "PostgreSQL" 
       payload: new TextEncoder().encode("waiting"),
     });
     await sqlite.putCachedEmbeddings(cacheKey, [{ textHash: cachedHash, vector: axisVector(5) }]);
+    // the OpenAI-compatible surface's objects (an uploaded file with its bytes) move too
+    await sqlite.putOpenAIObject(
+      {
+        kind: "file",
+        parent: "",
+        id: "file-1",
+        createdAt: 1_800_000_000,
+        body: { filename: "a.txt" },
+      },
+      new TextEncoder().encode("file bytes"),
+    );
     await sqlite.close();
   });
 
@@ -128,6 +139,13 @@ describe(`gleaner migrate --to postgres://… (${realPostgresUrl ? "PostgreSQL" 
     assert.equal(new TextDecoder().decode(job?.payload), "waiting");
     const cached = await replica.getCachedEmbeddings(cacheKey, [cachedHash]);
     assert.deepEqual([...(cached.get(cachedHash) ?? [])], [...axisVector(5)]);
+    assert.deepEqual((await replica.getOpenAIObject("file", "", "file-1"))?.body, {
+      filename: "a.txt",
+    });
+    assert.equal(
+      new TextDecoder().decode((await replica.getOpenAIContent("file", "", "file-1")) ?? undefined),
+      "file bytes",
+    );
     await replica.close();
 
     const again = await runGleaner(["migrate", "--to", database.url, "--collection", "manuals"], {

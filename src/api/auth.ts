@@ -12,8 +12,8 @@ export type Access = "full" | "read";
 
 const digest = (key: string): Buffer => createHash("sha256").update(key).digest();
 
-/** Routes a read-only key may call besides GET: POSTs that only read. */
-const READ_ONLY_POST = /\/(search|answer)$/;
+/** Routes a read-only key may call besides GET: POSTs that only read (OpenAI's /responses too). */
+const READ_ONLY_POST = /\/(search|answer)$|^\/openai\/v1\/responses$/;
 
 /**
  * Resolves an Authorization header to the caller's access; throws `unauthorized` for a missing

@@ -7,6 +7,7 @@ import type { EmbeddingConfig, EmbeddingModel } from "../embed/embedding-model.t
 import { OpenAIEmbeddingModel } from "../embed/openai-embedder.ts";
 import { AppError, type ErrorBody, toAppError } from "../errors.ts";
 import type {
+  ChunkingConfig,
   CollectionRecord,
   DocumentRecord,
   EmbeddingMode,
@@ -44,6 +45,8 @@ export interface Upload {
   bytes: Uint8Array;
   /** "batch" embeds through the provider's Batch API: cheaper, and done within 24 hours. */
   embeddingMode?: EmbeddingMode | undefined;
+  /** This document's own chunking; the collection's when absent. */
+  chunking?: ChunkingConfig | undefined;
 }
 
 /** ingest()'s answer for a job handed to the Batch API: it is finished when the batch ends. */
@@ -175,6 +178,7 @@ export class IngestService {
         source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
         payload: upload.bytes,
         embeddingMode: upload.embeddingMode,
+        ...(upload.chunking ? { chunking: upload.chunking } : {}),
       });
     }
     let outcomes: EnqueueOutcome[];
@@ -379,7 +383,7 @@ export class IngestService {
   /** Parses, chunks and embeds a job: what commitIngest needs. */
   private async prepare(job: IngestJob): Promise<IngestResult> {
     const collection = await this.collectionOf(job);
-    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
+    const { parsed, pieces } = await this.parseAndChunk(job, job.chunking ?? collection.chunking);
     const model = this.options.embedders.modelFor(collection.embedding);
     const embedded = await embedMany({
       model,
@@ -445,7 +449,7 @@ export class IngestService {
   ): Promise<DocumentRecord | null | typeof PARKED> {
     const { embedders } = this.options;
     let collection = await this.collectionOf(job);
-    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
+    const { parsed, pieces } = await this.parseAndChunk(job, job.chunking ?? collection.chunking);
     const texts = pieces.map((piece) => piece.text);
     for (let attempt = 1; ; attempt++) {
       const model = embedders.modelFor(collection.embedding);

@@ -31,8 +31,9 @@ async function insertJob(
   const { rows } = await client.query<{ id: number }>(
     `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
          source_media_type, source_bytes, source_sha256, payload, state, enqueued_at, enqueued_by,
-         embedding_mode)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, 'queued', now(), $10, $11) RETURNING id`,
+         embedding_mode, chunking)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, 'queued', now(), $10, $11, $12::jsonb)
+       RETURNING id`,
     [
       collectionId,
       request.documentId,
@@ -45,6 +46,7 @@ async function insertJob(
       Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
       replica,
       request.embeddingMode ?? "sync",
+      request.chunking ? JSON.stringify(request.chunking) : null,
     ],
   );
   return (rows[0] as { id: number }).id;

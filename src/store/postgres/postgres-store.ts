@@ -14,7 +14,10 @@ import type {
   IngestRequest,
   IngestResult,
   KeywordQuery,
+  Metadata,
   NewCollection,
+  OpenAIObject,
+  OpenAIObjectQuery,
   ParkedJob,
   ScoredChunk,
   Store,
@@ -42,6 +45,7 @@ import {
   requeueJob,
 } from "./job-queue.ts";
 import { migrate } from "./migrations.ts";
+import { PostgresOpenAIObjects } from "./openai-objects.ts";
 import {
   type ChunkRow,
   type CollectionRow,
@@ -344,6 +348,52 @@ export class PostgresStore implements Store {
       await client.query("DELETE FROM documents WHERE key = $1", [document.key]);
       return true;
     });
+  }
+
+  async updateDocumentMetadata(
+    collection: string,
+    id: string,
+    metadata: Metadata,
+  ): Promise<DocumentRecord | null> {
+    const collectionId = (await this.requireCollection(collection)).id;
+    const json = JSON.stringify(metadata);
+    const updated = await transaction(this.pool, async (client) => {
+      const result = await client.query(
+        `UPDATE documents SET metadata = $1::jsonb, updated_at = now()
+           WHERE collection_id = $2 AND external_id = $3`,
+        [json, collectionId, id],
+      );
+      await client.query(
+        "UPDATE jobs SET metadata = $1::jsonb WHERE collection_id = $2 AND document_id = $3",
+        [json, collectionId, id],
+      );
+      return (result.rowCount ?? 0) > 0;
+    });
+    return updated ? this.getDocument(collection, id) : null;
+  }
+
+  private get openaiObjects(): PostgresOpenAIObjects {
+    return new PostgresOpenAIObjects(this.pool);
+  }
+
+  async putOpenAIObject(object: OpenAIObject, content?: Uint8Array): Promise<void> {
+    await this.openaiObjects.put(object, content);
+  }
+
+  async getOpenAIObject(kind: string, parent: string, id: string): Promise<OpenAIObject | null> {
+    return this.openaiObjects.get(kind, parent, id);
+  }
+
+  async getOpenAIContent(kind: string, parent: string, id: string): Promise<Uint8Array | null> {
+    return this.openaiObjects.content(kind, parent, id);
+  }
+
+  async listOpenAIObjects(query: OpenAIObjectQuery): Promise<OpenAIObject[]> {
+    return this.openaiObjects.list(query);
+  }
+
+  async deleteOpenAIObjects(query: OpenAIObjectQuery): Promise<number> {
+    return this.openaiObjects.delete(query);
   }
 
   async keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]> {

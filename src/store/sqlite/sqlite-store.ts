@@ -5,6 +5,7 @@ import type { EmbeddingConfig } from "../../embed/embedding-model.ts";
 import { AppError, type ErrorBody } from "../../errors.ts";
 import { DEFAULT_HNSW, type HnswParameters } from "../hnsw/hnsw-index.ts";
 import type {
+  ChunkingConfig,
   ChunkRecord,
   ChunkText,
   CollectionRecord,
@@ -17,7 +18,10 @@ import type {
   IngestRequest,
   IngestResult,
   KeywordQuery,
+  Metadata,
   NewCollection,
+  OpenAIObject,
+  OpenAIObjectQuery,
   ParkedJob,
   ScoredChunk,
   Store,
@@ -30,6 +34,7 @@ import { EmbeddingStaging } from "./embedding-staging.ts";
 import { toFtsMatchExpression } from "./fts-query.ts";
 import { metadataFilterToSql } from "./metadata-filter-sql.ts";
 import { migrate } from "./migrations.ts";
+import { SqliteOpenAIObjects } from "./openai-objects.ts";
 import {
   type ChunkRow,
   type CollectionRow,
@@ -77,6 +82,7 @@ export class SqliteStore implements Store {
   private db!: Database.Database;
   private vectors!: VectorIndexes;
   private staging!: EmbeddingStaging;
+  private openaiObjects!: SqliteOpenAIObjects;
   private saveTimer: NodeJS.Timeout | null = null;
   /** Chunks in all collections, for term statistics; null when it must be counted again. */
   private chunkTotal: number | null = null;
@@ -125,6 +131,7 @@ export class SqliteStore implements Store {
     migrate(this.db);
     this.vectors = new VectorIndexes(this.db, indexDirectory, this.options.hnsw);
     this.staging = new EmbeddingStaging(this.db, this.vectors);
+    this.openaiObjects = new SqliteOpenAIObjects(this.db);
     const collections = this.sql<[], CollectionRow>(
       `SELECT ${COLLECTION_COLUMNS} FROM collections c ORDER BY id`,
     ).all();
@@ -308,6 +315,12 @@ export class SqliteStore implements Store {
     );
     if (request.embeddingMode === "batch") {
       this.sql("UPDATE jobs SET embedding_mode = 'batch' WHERE id = ?").run(jobId);
+    }
+    if (request.chunking) {
+      this.sql("UPDATE jobs SET chunking = ? WHERE id = ?").run(
+        JSON.stringify(request.chunking),
+        jobId,
+      );
     }
     if (existing) {
       this.sql(
@@ -546,6 +559,47 @@ export class SqliteStore implements Store {
     if (removed === null) return false;
     this.vectors.remove(collectionRow.id, removed);
     return true;
+  }
+
+  async updateDocumentMetadata(
+    collection: string,
+    id: string,
+    metadata: Metadata,
+  ): Promise<DocumentRecord | null> {
+    const collectionRow = this.requireCollection(collection);
+    const json = JSON.stringify(metadata);
+    const changed = this.db.transaction(() => {
+      const updated = this.sql(
+        "UPDATE documents SET metadata = ?, updated_at = ? WHERE collection_id = ? AND external_id = ?",
+      ).run(json, this.timestamp(), collectionRow.id, id).changes;
+      this.sql("UPDATE jobs SET metadata = ? WHERE collection_id = ? AND document_id = ?").run(
+        json,
+        collectionRow.id,
+        id,
+      );
+      return updated > 0;
+    })();
+    return changed ? this.getDocument(collection, id) : null;
+  }
+
+  async putOpenAIObject(object: OpenAIObject, content?: Uint8Array): Promise<void> {
+    this.openaiObjects.put(object, content);
+  }
+
+  async getOpenAIObject(kind: string, parent: string, id: string): Promise<OpenAIObject | null> {
+    return this.openaiObjects.get(kind, parent, id);
+  }
+
+  async getOpenAIContent(kind: string, parent: string, id: string): Promise<Uint8Array | null> {
+    return this.openaiObjects.content(kind, parent, id);
+  }
+
+  async listOpenAIObjects(query: OpenAIObjectQuery): Promise<OpenAIObject[]> {
+    return this.openaiObjects.list(query);
+  }
+
+  async deleteOpenAIObjects(query: OpenAIObjectQuery): Promise<number> {
+    return this.openaiObjects.delete(query);
   }
 
   async keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]> {
@@ -1007,8 +1061,15 @@ async function copyStoreFiles(
 
 /** The job with its embedding mode, a column JobRow predates. */
 function withEmbeddingMode(job: IngestJob, row: object): IngestJob {
-  const mode = (row as { embedding_mode?: unknown }).embedding_mode;
-  return mode === "batch" ? { ...job, embeddingMode: "batch" } : job;
+  const { embedding_mode: mode, chunking } = row as {
+    embedding_mode?: unknown;
+    chunking?: unknown;
+  };
+  const withChunking =
+    typeof chunking === "string"
+      ? { ...job, chunking: JSON.parse(chunking) as ChunkingConfig }
+      : job;
+  return mode === "batch" ? { ...withChunking, embeddingMode: "batch" } : withChunking;
 }
 
 function isUniqueViolation(error: unknown): boolean {
