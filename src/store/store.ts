@@ -169,6 +169,14 @@ export interface VectorQuery {
   ef?: number | undefined;
 }
 
+/** A keyword query as weighted index terms (lowercase Porter stems), e.g. an RM3 query model. */
+export interface WeightedKeywordQuery {
+  collection: string;
+  terms: ReadonlyMap<string, number>;
+  k: number;
+  filter?: MetadataFilter | undefined;
+}
+
 /** Corpus statistics for weighting query terms (see `Store.termStatistics`). */
 export interface TermStatistics {
   /** How many chunks the statistics were taken over. */
@@ -259,6 +267,12 @@ export interface Store {
    * it from its candidates when absent.
    */
   averageKeywordLength?(collection: string): Promise<number>;
+  /**
+   * Optional: chunks ranked by BM25 with per-term weights over the whole collection (terms as
+   * `termStatistics` takes them; stop words are not indexed). Search runs RM3's expanded query
+   * through it; without it RM3 re-scores keyword-search candidates instead.
+   */
+  weightedKeywordSearch?(query: WeightedKeywordQuery): Promise<ScoredChunk[]>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
 
