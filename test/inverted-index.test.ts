@@ -45,8 +45,10 @@ describe("InvertedIndex", () => {
       index.remove(removed);
       const live = chunks.filter((chunk) => !removed.includes(chunk.chunkId));
       const next = random(seed * 31 + round);
+      // small k lets early termination cut in (the k-th best passes what is left to add)
+      const k = [1, 3, 10][round % 3] as number;
       const query = new Map<string, number>();
-      for (let i = 0; i < 1 + Math.floor(next() * 4); i++) {
+      for (let i = 0; i < 1 + Math.floor(next() * 8); i++) {
         query.set(indexTerms(WORDS[Math.floor(next() * 12)] as string).terms[0] as string, next());
       }
       const documentFrequencies = new Map(
@@ -71,8 +73,8 @@ describe("InvertedIndex", () => {
         })
         .filter((item) => item.score > 0)
         .sort((a, b) => b.score - a.score || a.chunkId - b.chunkId)
-        .slice(0, 10);
-      const got = index.search(query, 10);
+        .slice(0, k);
+      const got = index.search(query, k);
       const context = `seed ${seed + round}, query ${JSON.stringify([...query])}`;
       assert.equal(got.length, expected.length, context);
       got.forEach((hit, i) => {
@@ -80,6 +82,32 @@ describe("InvertedIndex", () => {
       });
       for (const hit of got) assert.ok(!removed.includes(hit.chunkId), context);
     }
+  });
+
+  test("early termination skips the long lists of light terms and stays exact", () => {
+    const index = new InvertedIndex();
+    for (let id = 1; id <= 2000; id++) {
+      const rare = id % 100 === 0 ? " flutter" : "";
+      index.add({ chunkId: id, title: "", text: `common word${id % 3}${rare} filler` });
+    }
+    const query = new Map([
+      ["flutter", 1],
+      ["common", 0.01],
+      ["word0", 0.01],
+      ["word1", 0.01],
+      ["filler", 0.01],
+    ]);
+    const hits = index.search(query, 5);
+    assert.ok(index.lastWalk.walked < index.lastWalk.terms, JSON.stringify(index.lastWalk));
+    const full = new InvertedIndex();
+    for (let id = 1; id <= 2000; id++) {
+      const rare = id % 100 === 0 ? " flutter" : "";
+      full.add({ chunkId: id, title: "", text: `common word${id % 3}${rare} filler` });
+    }
+    // k large enough that nothing can be cut: every list is walked
+    const all = full.search(query, 2000);
+    assert.equal(full.lastWalk.walked, full.lastWalk.terms);
+    assert.deepEqual(hits, all.slice(0, 5));
   });
 
   test("stop words are not posted but count in a chunk's length", () => {
@@ -161,7 +189,7 @@ describe("SqliteStore with the memory keyword index", () => {
         terms: new Map([["rotor", 0.5]]),
         k: 5,
       });
-      assert.equal(weighted.length, 1);
+      assert.equal(weighted?.length, 1);
       await store.deleteCollection("m");
       await store.createCollection({ name: "m", description: "", embedding, chunking });
       assert.deepEqual(await ids("rotor"), []);

@@ -59,6 +59,20 @@ class Postings {
     this.size++;
     this.documentFrequency++;
   }
+
+  /** Where `slot` is in this list (slots are posted in increasing order), or −1. */
+  find(slot: number): number {
+    let low = 0;
+    let high = this.size - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      const value = this.slots[middle] as number;
+      if (value === slot) return middle;
+      if (value < slot) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
 }
 
 /** Index terms of a text (stop words left out) and its length in tokens (stop words in). */
@@ -155,6 +169,8 @@ export class InvertedIndex {
   private slots = 0;
   private liveLength = 0;
   private accumulators = new Float64Array(1024);
+  /** Of the last search's terms, how many lists were walked whole (diagnostics, tests). */
+  lastWalk = { walked: 0, terms: 0 };
 
   constructor(readonly options: InvertedIndexOptions = DEFAULT_INVERTED_INDEX) {}
 
@@ -228,6 +244,12 @@ export class InvertedIndex {
    * The `k` best live chunks for a weighted query (term → weight, terms as `indexTerms`
    * makes them) by Σ w(t)·idf(t)·tf·(k1 + 1) / (tf + k1·(1 − b + b·|d|/avgdl)), best first;
    * `accept`, when given, vets candidates in batches (a metadata filter) and returns those kept.
+   *
+   * Term at a time with MaxScore-style early termination (Turtle & Flood, 1995): terms go in
+   * order of their largest possible contribution, w·idf·(k1 + 1); once the k-th best score so
+   * far reaches what all the terms left could add, no chunk not yet seen can enter the top k,
+   * so the long, low-IDF lists (RM3's common expansion terms) are not walked: the chunks that
+   * can still make it look their frequencies up in them by binary search. Exact.
    */
   search(
     query: ReadonlyMap<string, number>,
@@ -243,40 +265,75 @@ export class InvertedIndex {
     const averageLength = this.averageLength > 0 ? this.averageLength : 1;
     const base = k1 * (1 - b);
     const perLength = (k1 * b) / averageLength;
+    const lengths = this.lengths;
     const documents = Math.max(this.slotOf.size, 1);
-    const touched: number[] = [];
+    const plan: { list: Postings; factor: number }[] = [];
     for (const [term, weight] of query) {
       const list = this.postings.get(term);
       if (!list || !(weight > 0)) continue;
       const df = Math.min(list.documentFrequency, documents);
-      const factor = weight * bm25Idf(df, documents) * (k1 + 1);
+      plan.push({ list, factor: weight * bm25Idf(df, documents) * (k1 + 1) });
+    }
+    // the largest contribution first; a term's is below its factor (tf / (tf + norm) < 1)
+    plan.sort((x, y) => y.factor - x.factor);
+    let rest = plan.reduce((sum, item) => sum + item.factor, 0);
+    let best = 0;
+    const touched: number[] = [];
+    let walked = 0;
+    for (; walked < plan.length; walked++) {
+      // cheap necessary condition first: the k-th best is at most the best
+      if (!accept && touched.length >= k && rest <= best && rest <= this.kthBest(touched, k)) {
+        break;
+      }
+      const { list, factor } = plan[walked] as { list: Postings; factor: number };
       const { slots, frequencies, size } = list;
-      const lengths = this.lengths;
       for (let index = 0; index < size; index++) {
         const slot = slots[index] as number;
         const tf = frequencies[index] as number;
         const previous = accumulators[slot] as number;
         if (previous === 0) touched.push(slot);
         // every term scores > 0 (positive weight, IDF and tf), so 0 means not yet touched
-        accumulators[slot] =
+        const score =
           previous + (factor * tf) / (tf + base + perLength * (lengths[slot] as number));
+        accumulators[slot] = score;
+        if (score > best) best = score;
+      }
+      rest -= factor;
+    }
+    this.lastWalk = { walked, terms: plan.length };
+    let candidates = touched;
+    if (walked < plan.length) {
+      // chunks that might still reach the k-th best score; each list left narrows them more
+      const threshold = this.kthBest(touched, k);
+      candidates = touched.filter((slot) => (accumulators[slot] as number) + rest >= threshold);
+      for (const { list, factor } of plan.slice(walked)) {
+        for (const slot of candidates) {
+          const at = list.find(slot);
+          if (at < 0) continue;
+          const tf = list.frequencies[at] as number;
+          accumulators[slot] =
+            (accumulators[slot] as number) +
+            (factor * tf) / (tf + base + perLength * (lengths[slot] as number));
+        }
+        rest -= factor;
+        candidates = candidates.filter(
+          (slot) => (accumulators[slot] as number) + rest >= threshold,
+        );
       }
     }
     let ranked: { slot: number; score: number }[];
     if (!accept) {
       const top = new TopK(k);
-      for (const slot of touched) {
+      for (const slot of candidates) {
         const score = accumulators[slot] as number;
-        accumulators[slot] = 0;
-        if ((this.chunkIds[slot] as number) >= 0 && score > top.threshold) top.offer(score, slot);
+        if ((this.chunkIds[slot] as number) >= 0 && score >= top.threshold) top.offer(score, slot);
       }
       ranked = top.drain();
     } else {
       ranked = [];
-      const all = touched
+      const all = candidates
         .filter((slot) => (this.chunkIds[slot] as number) >= 0)
         .map((slot) => ({ slot, score: accumulators[slot] as number }));
-      for (const slot of touched) accumulators[slot] = 0;
       all.sort((x, y) => y.score - x.score || x.slot - y.slot);
       const batch = Math.max(1024, 4 * k);
       for (let start = 0; start < all.length && ranked.length < k; start += batch) {
@@ -287,6 +344,18 @@ export class InvertedIndex {
         }
       }
     }
+    for (const slot of touched) accumulators[slot] = 0;
     return ranked.map(({ slot, score }) => ({ chunkId: this.chunkIds[slot] as number, score }));
+  }
+
+  /** The k-th best accumulated score among live touched slots (−∞ when fewer). */
+  private kthBest(touched: readonly number[], k: number): number {
+    const top = new TopK(k);
+    for (const slot of touched) {
+      if ((this.chunkIds[slot] as number) < 0) continue;
+      const score = this.accumulators[slot] as number;
+      if (score > top.threshold) top.offer(score, slot);
+    }
+    return top.size < k ? Number.NEGATIVE_INFINITY : top.threshold;
   }
 }

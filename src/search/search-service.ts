@@ -172,9 +172,20 @@ export class SearchService {
       let keyword: ScoredChunk[];
       let vector: ScoredChunk[] = [];
       let expanded: ScoredChunk[] = [];
+      // RM3 over the whole collection (weightedKeywordSearch) reads only the first pass's top
+      // documents, and a list fused with nothing else needs only k: shallower is faster
+      // (early termination), the ranking is the same
+      const wholeCollectionRm3 = rm3 !== null && this.store.weightedKeywordSearch !== undefined;
+      const rm3Alone =
+        wholeCollectionRm3 &&
+        options.keywordWeight <= 0 &&
+        options.vectorWeight <= 0 &&
+        (feedback === null || feedback.keywordWeight <= 0);
+      const keywordDepth =
+        rm3Alone && feedback === null && rm3 ? Math.max(1, rm3.documents) : depth;
       if (feedback || rm3) {
         // feedback needs the keyword results first, so the retrievers no longer run together
-        keyword = await keywordResults(depth);
+        keyword = await keywordResults(keywordDepth);
         const expansion = feedback
           ? await expansionTerms(this.store, request.collection, keyword, feedback)
           : new Map<string, number>();
@@ -196,9 +207,16 @@ export class SearchService {
         { results: expanded, weight: feedback?.keywordWeight ?? 0 },
       ];
       if (rm3) {
-        const results = await this.rm3List(request, keyword, expanded, depth, rm3);
+        const results = await this.rm3List(
+          request,
+          keyword,
+          expanded,
+          rm3Alone ? request.k : depth,
+          rm3,
+        );
         // without expansion (nothing to learn from) RM3 is the keyword ranking itself
-        lists.push({ results: results ?? keyword, weight: rm3.weight });
+        const fallback = async () => (keywordDepth < depth ? keywordResults(depth) : keyword);
+        lists.push({ results: results ?? (await fallback()), weight: rm3.weight });
       }
       ranked = fuse(lists.filter((list) => list.weight > 0)).slice(0, request.k);
     }
@@ -223,12 +241,13 @@ export class SearchService {
     if (this.store.weightedKeywordSearch) {
       const model = await rm3QueryModel(this.store, request.query, keyword, rm3);
       if (!model) return null;
-      return this.store.weightedKeywordSearch({
+      const ranked = await this.store.weightedKeywordSearch({
         collection: request.collection,
         terms: model,
         k: depth,
         filter: request.filter,
       });
+      if (ranked) return ranked;
     }
     if (!this.rm3.available) return null;
     // re-scores the first pass plus the candidates of an expansion search; the vector

@@ -270,9 +270,10 @@ export interface Store {
   /**
    * Optional: chunks ranked by BM25 with per-term weights over the whole collection (terms as
    * `termStatistics` takes them; stop words are not indexed). Search runs RM3's expanded query
-   * through it; without it RM3 re-scores keyword-search candidates instead.
+   * through it; without it (or while it answers null: its index is still being built) RM3
+   * re-scores keyword-search candidates instead.
    */
-  weightedKeywordSearch?(query: WeightedKeywordQuery): Promise<ScoredChunk[]>;
+  weightedKeywordSearch?(query: WeightedKeywordQuery): Promise<ScoredChunk[] | null>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
 

@@ -83,7 +83,7 @@ export async function detectMediaType(input: DetectInput): Promise<SupportedMedi
   const detected = await sniff(bytes);
   const extension = extensionOf(input.filename);
   if (detected?.mime === DOCX) return DOCX;
-  if (detected && detected.mime !== "application/xml") {
+  if (detected && detected.mime !== "application/xml" && decodeUtf8Text(bytes) === null) {
     if (detected.ext === "zip")
       throw unsupported("a ZIP archive that is not a Word document (application/zip)");
     if (detected.ext === "cfb") {
