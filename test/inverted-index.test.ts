@@ -147,12 +147,16 @@ describe("InvertedIndex", () => {
 describe("SqliteStore with the memory keyword index", () => {
   test("follows commits, re-uploads, deletes and collection drops", async () => {
     const dir = makeTempDir();
-    const store = new SqliteStore({
-      dataDir: dir.path,
-      indexSaveIntervalMs: 0,
-      keywordStopWords: STOP_WORDS,
-    });
-    await store.open();
+    const open = async () => {
+      const opened = new SqliteStore({
+        dataDir: dir.path,
+        indexSaveIntervalMs: 0,
+        keywordStopWords: STOP_WORDS,
+      });
+      await opened.open();
+      return opened;
+    };
+    let store = await open();
     try {
       const embedding = { provider: "local" as const, model: "test", dimensions: 8 };
       const chunking = { maxTokens: 64, overlapTokens: 8 };
@@ -190,6 +194,21 @@ describe("SqliteStore with the memory keyword index", () => {
         k: 5,
       });
       assert.equal(weighted?.length, 1);
+      // reopened, the index is built again from SQLite (here on the spot: a small collection)
+      await store.close();
+      store = await open();
+      assert.deepEqual(await ids("rotor"), ["a"]);
+      assert.equal(
+        (
+          await store.weightedKeywordSearch({
+            collection: "m",
+            terms: new Map([["blade", 1]]),
+            k: 5,
+          })
+        )?.length,
+        1,
+      );
+      await store.keywordIndexesReady();
       await store.deleteCollection("m");
       await store.createCollection({ name: "m", description: "", embedding, chunking });
       assert.deepEqual(await ids("rotor"), []);

@@ -44,7 +44,9 @@ export class KeywordIndexes {
   ready(collectionId: number, chunkCount: () => number): InvertedIndex | null {
     const existing = this.indexes.get(collectionId);
     if (existing && !existing.needsRebuild) return existing;
-    if (!this.building.has(collectionId) && chunkCount() <= SYNC_BUILD_LIMIT) {
+    if (chunkCount() <= SYNC_BUILD_LIMIT) {
+      // cheaper than answering from FTS5 meanwhile; a background build of it stops
+      this.building.delete(collectionId);
       const index = new InvertedIndex(this.options);
       for (const row of this.rows(collectionId, 0, Number.MAX_SAFE_INTEGER)) index.add(row);
       this.indexes.set(collectionId, index);
