@@ -115,6 +115,8 @@ for (const directory of positionals.length > 0 ? positionals : ["../shared/datas
           ...variant.store,
         });
         await store.open();
+        // a reopened store builds its keyword index in the background; measure the index
+        await store.keywordIndexesReady();
         const search = new SearchService(store, new EmbedderRegistry(config), {
           ...SHIPPED,
           ...variant.search,
