@@ -175,6 +175,14 @@ export interface VectorQuery {
   ef?: number | undefined;
 }
 
+/** A keyword query as weighted index terms (lowercase Porter stems), e.g. an RM3 query model. */
+export interface WeightedKeywordQuery {
+  collection: string;
+  terms: ReadonlyMap<string, number>;
+  k: number;
+  filter?: MetadataFilter | undefined;
+}
+
 /** Corpus statistics for weighting query terms (see `Store.termStatistics`). */
 export interface TermStatistics {
   /** How many chunks the statistics were taken over. */
@@ -308,6 +316,13 @@ export interface Store {
    * it from its candidates when absent.
    */
   averageKeywordLength?(collection: string): Promise<number>;
+  /**
+   * Optional: chunks ranked by BM25 with per-term weights over the whole collection (terms as
+   * `termStatistics` takes them; stop words are not indexed). Search runs RM3's expanded query
+   * through it; without it (or while it answers null: its index is still being built) RM3
+   * re-scores keyword-search candidates instead.
+   */
+  weightedKeywordSearch?(query: WeightedKeywordQuery): Promise<ScoredChunk[] | null>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
   /** A document's current chunks in reading order (by ordinal); empty when it has none. */
