@@ -219,6 +219,9 @@ export class SearchService {
         lists.push({ results: results ?? (await fallback()), weight: rm3.weight });
       }
       ranked = fuse(lists.filter((list) => list.weight > 0)).slice(0, request.k);
+      if (ranked.length < request.k && options.vectorWeight <= 0) {
+        ranked = fillFrom(ranked, await vectorResults(request.k), request.k);
+      }
     }
     const chunks = await this.store.getChunks(ranked.map((result) => result.chunkId));
     const scoreOf = new Map(ranked.map((result) => [result.chunkId, result.score]));
@@ -267,4 +270,21 @@ export class SearchService {
       expanded.length > 0 ? expanded : undefined,
     );
   }
+}
+
+/**
+ * Fills a ranking that found fewer than k chunks with the vector hits it lacks, ranked below it:
+ * a query whose words match little still gets its nearest passages, and what was ranked keeps its
+ * place (so nDCG and recall can only grow).
+ */
+function fillFrom(ranked: ScoredChunk[], extra: ScoredChunk[], k: number): ScoredChunk[] {
+  const seen = new Set(ranked.map((result) => result.chunkId));
+  const floor = ranked.at(-1)?.score ?? 1;
+  const filled = [...ranked];
+  for (const result of extra) {
+    if (filled.length >= k) break;
+    if (seen.has(result.chunkId)) continue;
+    filled.push({ ...result, score: floor / (filled.length - ranked.length + 2) });
+  }
+  return filled;
 }
