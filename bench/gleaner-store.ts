@@ -1,6 +1,7 @@
 import { readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
+import type { Store } from "../src/store/store.ts";
 import { cacheDir } from "./common.ts";
 import { DIMENSIONS, row } from "./vectors.ts";
 
@@ -47,13 +48,14 @@ export async function openStore(
  * Returns the wall time; chunk ids come out as 1..n in a fresh store.
  */
 export async function loadVectorsThroughCommit(
-  store: SqliteStore,
+  store: Store,
   base: Float32Array,
   onProgress?: (done: number) => void,
+  collection = BENCH_COLLECTION,
 ): Promise<number> {
   const n = base.length / DIMENSIONS;
   await store.createCollection({
-    name: BENCH_COLLECTION,
+    name: collection,
     description: "bench vectors",
     embedding: { provider: "local", model: "bench-vectors", dimensions: DIMENSIONS },
     chunking: { maxTokens: 256, overlapTokens: 32 },
@@ -63,7 +65,7 @@ export async function loadVectorsThroughCommit(
     const last = Math.min(n, first + CHUNKS_PER_DOCUMENT);
     const payload = new TextEncoder().encode(`doc ${doc}`);
     const { jobId } = await store.enqueueIngest({
-      collection: BENCH_COLLECTION,
+      collection,
       documentId: `doc-${doc}`,
       title: `doc ${doc}`,
       metadata: { part: doc % 10 },
@@ -92,7 +94,7 @@ export async function loadVectorsThroughCommit(
     }
     await store.commitIngest({
       jobId: job.jobId,
-      collection: BENCH_COLLECTION,
+      collection,
       documentId: job.documentId,
       title: job.title,
       pageCount: null,

@@ -50,16 +50,25 @@ function processCpuMs(pid: number | undefined): number {
   }
 }
 
+/** CPU milliseconds used so far by all the given processes. */
+function totalCpuMs(pids: (number | undefined)[]): number {
+  let total = 0;
+  for (const pid of pids) total += processCpuMs(pid);
+  return total;
+}
+
+/** Load on one URL, or spread round-robin over several (connections alternate between them). */
 async function cannon(
-  url: string,
+  url: string | string[],
   connections: number,
   seconds: number,
   body: () => string,
-  pid: number | undefined,
+  pids: (number | undefined)[],
 ): Promise<Omit<HttpRow, "target" | "connections">> {
-  const cpuBefore = processCpuMs(pid);
+  const cpuBefore = totalCpuMs(pids);
   const result = await autocannon({
-    url,
+    // autocannon takes an array of URLs (lib/url.js), though its types say one string
+    url: url as string,
     connections,
     duration: seconds,
     requests: [
@@ -76,7 +85,7 @@ async function cannon(
     p99: result.latency.p99,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
-    serverCpuMs: (processCpuMs(pid) - cpuBefore) / Math.max(1, result.requests.total),
+    serverCpuMs: (totalCpuMs(pids) - cpuBefore) / Math.max(1, result.requests.total),
   };
 }
 
@@ -84,6 +93,12 @@ export interface HttpOptions {
   /** Extra environment for the server process, e.g. GLEANER_DATABASE_URL for a replica. */
   env?: Record<string, string>;
   connections?: number[];
+  /**
+   * Server processes to start (default 1). More than one shares one database (set
+   * GLEANER_DATABASE_URL in `env`); each gets its own data directory beside `dataDir`, and the
+   * load is spread over them round-robin. CPU per request is summed over all of them.
+   */
+  replicas?: number;
 }
 
 /** Section 2: autocannon against search (three modes) and a bare Hono route, on loopback. */
@@ -93,20 +108,28 @@ export async function runHttp(
   seconds: number,
   options: HttpOptions = {},
 ): Promise<HttpRow[]> {
-  const { child, port, barePort } = await startChild(dataDir, options.env ?? {});
+  const replicas = options.replicas ?? 1;
+  const children = await Promise.all(
+    Array.from({ length: replicas }, (_, i) =>
+      startChild(i === 0 ? dataDir : `${dataDir}-replica-${i}`, options.env ?? {}),
+    ),
+  );
+  const pids = children.map(({ child }) => child.pid);
+  const urls = (path: (child: { port: number; barePort: number }) => string) =>
+    replicas === 1 ? path(children[0] as { port: number; barePort: number }) : children.map(path);
   const queries = syntheticQueries(500);
   let next = 0;
   const searchBody = (mode: string) => () =>
     JSON.stringify({ query: queries[next++ % queries.length], k: 10, mode });
-  const targets: { target: string; url: string; body: () => string }[] = [
+  const targets: { target: string; url: string | string[]; body: () => string }[] = [
     {
       target: "bare Hono route",
-      url: `http://127.0.0.1:${barePort}/bare`,
+      url: urls(({ barePort }) => `http://127.0.0.1:${barePort}/bare`),
       body: searchBody("bare"),
     },
     ...["keyword", "vector", "hybrid"].map((mode) => ({
       target: `search ${mode}`,
-      url: `http://127.0.0.1:${port}/v1/collections/${collection}/search`,
+      url: urls(({ port }) => `http://127.0.0.1:${port}/v1/collections/${collection}/search`),
       body: searchBody(mode),
     })),
   ];
@@ -118,12 +141,12 @@ export async function runHttp(
         rows.push({
           target,
           connections,
-          ...(await cannon(url, connections, seconds, body, child.pid)),
+          ...(await cannon(url, connections, seconds, body, pids)),
         });
       }
     }
   } finally {
-    child.kill("SIGTERM");
+    for (const { child } of children) child.kill("SIGTERM");
   }
   return rows;
 }

@@ -49,7 +49,7 @@ const PLAN = quick
       httpSeconds: 10,
       pdfLimit: Infinity,
       rounds: 3,
-      postgres: { n: 10_000, queries: 300, httpChunks: 5_000, httpSeconds: 10 },
+      postgres: { n: 10_000, queries: 300, httpChunks: 5_000, httpSeconds: 5 },
       recallN: 20_000,
     };
 if (nArg) PLAN.annSizes = nArg.split(",").map(Number);
@@ -219,7 +219,7 @@ if (wants("http") && corpusDir) {
 
 if (wants("postgres")) {
   const { markdown, headline } = await runPostgresBench(PLAN.postgres);
-  sections.push("### 6. PostgreSQL + pgvector backend (PGlite over the wire)", markdown);
+  sections.push("### 6. PostgreSQL + pgvector backend", markdown);
   headlines.push(headline);
 }
 

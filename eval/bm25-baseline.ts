@@ -2,15 +2,19 @@ import Database from "better-sqlite3";
 import type { EvalDocument } from "./dataset.ts";
 
 /*
- * The reference row: plain SQLite FTS5 BM25 (porter unicode61, default k1/b, title and text
- * weighted alike), the query's words OR-ed. An independent in-memory database, so the row
+ * The reference rows: plain SQLite FTS5 BM25 (porter unicode61, default k1/b, title and text
+ * weighted alike), the query's words OR-ed; optionally minus a stop-word list. An independent in-memory database, so the row
  * stays the same whatever Gleaner's own keyword search becomes.
  */
 export class Bm25Baseline {
   private readonly db = new Database(":memory:");
   private readonly query: Database.Statement<[string, number], { id: string }>;
 
-  constructor(documents: readonly EvalDocument[]) {
+  /** `stopWords`: query words left out (all kept when nothing else is left). */
+  constructor(
+    documents: readonly EvalDocument[],
+    private readonly stopWords?: ReadonlySet<string>,
+  ) {
     this.db.exec(
       "CREATE VIRTUAL TABLE docs USING fts5 (id UNINDEXED, title, text, tokenize = 'porter unicode61')",
     );
@@ -25,7 +29,9 @@ export class Bm25Baseline {
 
   /** Document ids best first; empty when the query has no word. */
   search(text: string, k: number): string[] {
-    const words = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+    const all = [...new Set(text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+    const kept = this.stopWords ? all.filter((word) => !this.stopWords?.has(word)) : all;
+    const words = kept.length > 0 ? kept : all;
     if (words.length === 0) return [];
     const match = words.map((word) => `"${word}"`).join(" OR ");
     return this.query.all(match, k).map((row) => row.id);

@@ -6,7 +6,11 @@ import { pino } from "pino";
 import { createRuntime, type Runtime } from "../src/bootstrap.ts";
 import { resolveCollectionSettings } from "../src/collection-settings.ts";
 import { loadConfig } from "../src/config.ts";
-import type { SearchMode } from "../src/search/search-service.ts";
+import {
+  type SearchMode,
+  type SearchOptions,
+  SearchService,
+} from "../src/search/search-service.ts";
 import type { EvalDocument } from "./dataset.ts";
 
 /** Where an eval runs: ingest a collection once, then answer queries with document ids. */
@@ -18,6 +22,8 @@ export interface SearchTarget {
   search(query: string, mode: SearchMode, k: number): Promise<string[]>;
   /** Removes what ingest created. */
   close(): Promise<void>;
+  /** Optional: hybrid search under other options (reference rows such as BM25+RM3). */
+  searchWithOptions?(query: string, options: SearchOptions, k: number): Promise<string[]>;
 }
 
 const encoder = new TextEncoder();
@@ -88,6 +94,17 @@ export class InProcessTarget implements SearchTarget {
       query,
       k,
       mode,
+    });
+    return [...new Set(response.hits.map((hit) => hit.documentId))];
+  }
+
+  async searchWithOptions(query: string, options: SearchOptions, k: number): Promise<string[]> {
+    const { store, embedders } = this.runtime.services;
+    const response = await new SearchService(store, embedders, options).search({
+      collection: this.collection,
+      query,
+      k,
+      mode: "hybrid",
     });
     return [...new Set(response.hits.map((hit) => hit.documentId))];
   }

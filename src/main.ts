@@ -7,12 +7,14 @@ import { migrateToPostgres } from "./cli/migrate-command.ts";
 import { DEFAULT_COLLECTION } from "./collection-settings.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 import { toAppError } from "./errors.ts";
+import { mcpStdioCommand } from "./mcp/stdio.ts";
 import { startServer } from "./server.ts";
 
 const USAGE = `Usage: gleaner <command> [options]
 
 Commands:
   serve                                  run the HTTP service (HOST, PORT, GLEANER_DATA_DIR)
+  mcp [--read-only]                      serve MCP over stdin/stdout (for assistants and agents)
   ingest <file|dir>... [--collection C]  index files, with progress and a summary
          [--batch]                       embed through OpenAI's Batch API (half price, ≤ 24 h)
   search "<query>" [--collection C] [--k N] [--mode hybrid|vector|keyword]
@@ -45,6 +47,10 @@ async function main(argv: string[]): Promise<number> {
   }
   if (command === "migrate") return migrateCommand(config.dataDir, rest);
   if (command === "ask") return askCommand(config, rest);
+  if (command === "mcp") {
+    const { values } = parseArgs({ args: rest, options: { "read-only": { type: "boolean" } } });
+    return mcpStdioCommand(config, { readOnly: values["read-only"] === true });
+  }
 
   const { values, positionals } = parseArgs({
     args: rest,

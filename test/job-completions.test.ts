@@ -30,6 +30,19 @@ describe("job completions", () => {
     assert.deepEqual(await completions.wait(7), { document: null, error: null });
   });
 
+  test("a discarded upload this process is failing is not reported as removed", async () => {
+    const completions = new JobCompletions(store, 5);
+    completions.expect(11, { collection: "c", documentId: "never-stored" });
+    const waiting = completions.wait(11);
+    // the store has no such document, as after a failed upload was discarded but before settle()
+    completions.settlingHere(11);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const refused = { type: "unprocessable" as const, message: "encrypted", param: "file" };
+    completions.settle(11, { document: null, error: refused });
+    assert.deepEqual((await waiting).error, refused);
+    completions.close();
+  });
+
   test("a job finished by another process is seen through the store", async () => {
     const completions = new JobCompletions(store, 20);
     // queue and commit the document directly in the store, as another replica would

@@ -4,7 +4,11 @@ import { after, before, describe, test } from "node:test";
 import { PostgresStore } from "../src/store/postgres/postgres-store.ts";
 import { SqliteStore } from "../src/store/sqlite/sqlite-store.ts";
 import type { Store } from "../src/store/store.ts";
-import { type PgliteServer, startPgliteServer } from "./support/pglite-server.ts";
+import {
+  realPostgresUrl,
+  startTestDatabase,
+  type TestDatabase,
+} from "./support/postgres-database.ts";
 import { runGleaner } from "./support/server-process.ts";
 import { axisVector, putDocument } from "./support/store-contract.ts";
 import { makeTempDir } from "./support/temp-dir.ts";
@@ -29,14 +33,14 @@ async function keyword(store: Store, name: string, text: string): Promise<string
   return (await store.getChunks(hits.map((hit) => hit.chunkId))).map((c) => c.documentId).sort();
 }
 
-describe("gleaner migrate --to postgres://…", () => {
-  let database: PgliteServer;
+describe(`gleaner migrate --to postgres://… (${realPostgresUrl ? "PostgreSQL" : "PGlite"})`, () => {
+  let database: TestDatabase;
   const dir = makeTempDir();
   const cacheKey = { provider: "local", model: "test", dimensions: 8 };
   const cachedHash = createHash("sha256").update("cached text").digest("hex");
 
   before(async () => {
-    database = await startPgliteServer();
+    database = await startTestDatabase();
     const sqlite = new SqliteStore({ dataDir: dir.path, indexSaveIntervalMs: 0 });
     await sqlite.open();
     await sqlite.createCollection(collection("manuals"));
@@ -68,6 +72,17 @@ describe("gleaner migrate --to postgres://…", () => {
       payload: new TextEncoder().encode("waiting"),
     });
     await sqlite.putCachedEmbeddings(cacheKey, [{ textHash: cachedHash, vector: axisVector(5) }]);
+    // the OpenAI-compatible surface's objects (an uploaded file with its bytes) move too
+    await sqlite.putOpenAIObject(
+      {
+        kind: "file",
+        parent: "",
+        id: "file-1",
+        createdAt: 1_800_000_000,
+        body: { filename: "a.txt" },
+      },
+      new TextEncoder().encode("file bytes"),
+    );
     await sqlite.close();
   });
 
@@ -124,6 +139,13 @@ describe("gleaner migrate --to postgres://…", () => {
     assert.equal(new TextDecoder().decode(job?.payload), "waiting");
     const cached = await replica.getCachedEmbeddings(cacheKey, [cachedHash]);
     assert.deepEqual([...(cached.get(cachedHash) ?? [])], [...axisVector(5)]);
+    assert.deepEqual((await replica.getOpenAIObject("file", "", "file-1"))?.body, {
+      filename: "a.txt",
+    });
+    assert.equal(
+      new TextDecoder().decode((await replica.getOpenAIContent("file", "", "file-1")) ?? undefined),
+      "file bytes",
+    );
     await replica.close();
 
     const again = await runGleaner(["migrate", "--to", database.url, "--collection", "manuals"], {

@@ -521,7 +521,11 @@ describe("pdf", () => {
     const small = new PdfWorkerPool({ size: 1, maxOldGenerationSizeMb: 64 });
     try {
       await assertRefused(
-        parsePdf({ bytes: manyLinesPdf(150_000), filename: null }, { pool: small }),
+        // a generous time limit: on a loaded machine the 30 s default can come before the memory limit
+        parsePdf(
+          { bytes: manyLinesPdf(150_000), filename: null },
+          { pool: small, timeoutMs: 180_000 },
+        ),
         "unprocessable",
         /more than 64 MB of memory/,
       );

@@ -1,22 +1,31 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { after, before, beforeEach, describe, test } from "node:test";
 import { PostgresStore } from "../src/store/postgres/postgres-store.ts";
-import { type PgliteServer, startPgliteServer } from "./support/pglite-server.ts";
+import {
+  NO_REAL_POSTGRES,
+  realPostgresUrl,
+  startTestDatabase,
+  type TestDatabase,
+} from "./support/postgres-database.ts";
 import { axisVector, putDocument, runStoreContract } from "./support/store-contract.ts";
 
-let database: PgliteServer | null = null;
+let database: TestDatabase | null = null;
 
-/** One PGlite per test file (starting it takes seconds); contract cases use distinct collections. */
-async function sharedDatabase(): Promise<PgliteServer> {
-  database ??= await startPgliteServer();
+/** One database per test file (PGlite takes seconds to start); contract cases use distinct collections. */
+async function sharedDatabase(): Promise<TestDatabase> {
+  database ??= await startTestDatabase();
   return database;
 }
+
+// which backend runs is part of the test's name: only a real server proves behaviour under concurrency
+const backend = realPostgresUrl ? "PostgreSQL" : "PGlite";
 
 after(async () => {
   await database?.close();
 });
 
-runStoreContract("postgres", async () => {
+runStoreContract(`postgres (${backend})`, async () => {
   const { url } = await sharedDatabase();
   let store = new PostgresStore({ connectionString: url, poolSize: 4 });
   await store.open();
@@ -41,14 +50,14 @@ const collection = (name: string, dimensions = 8) => ({
   chunking: { maxTokens: 64, overlapTokens: 8 },
 });
 
-describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
+describe(`PostgreSQL store (${backend}): replicas, leases and pgvector specifics`, () => {
   let url: string;
   before(async () => {
     url = (await sharedDatabase()).url;
   });
   // the queue is shared by every collection: start each case from an empty one
   beforeEach(async () => {
-    await (await sharedDatabase()).db.exec("DELETE FROM jobs");
+    await (await sharedDatabase()).exec("DELETE FROM jobs");
   });
 
   test("two store instances (replicas) see each other's writes; migrations run once", async () => {
@@ -121,6 +130,45 @@ describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
     await survivor.close();
   });
 
+  test("a job superseded while its replica died is dropped, not run again", async () => {
+    const dying = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
+    const survivor = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
+    await Promise.all([dying.open(), survivor.open()]);
+    await dying.createCollection(collection("pg-orphan"));
+    const upload = (text: string) =>
+      dying.enqueueIngest({
+        collection: "pg-orphan",
+        documentId: "doc",
+        title: null,
+        metadata: {},
+        source: {
+          filename: null,
+          mediaType: "text/plain",
+          bytes: text.length,
+          sha256: createHash("sha256").update(text).digest("hex"),
+        },
+        payload: new TextEncoder().encode(text),
+      });
+    const first = await upload("first version");
+    assert.equal((await dying.claimNextJob())?.jobId, first.jobId);
+    // a newer upload supersedes the running job; then the replica running it dies
+    const second = await upload("second version");
+    // @ts-expect-error reaching into the store to simulate a dead process
+    clearInterval(dying.heartbeat);
+    let taken = null;
+    for (let attempt = 0; attempt < 40 && !taken; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      taken = await survivor.claimNextJob();
+    }
+    assert.equal(taken?.jobId, second.jobId, "the newest upload is the one run");
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    assert.equal(await survivor.claimNextJob(), null, "the superseded job is never claimed");
+    assert.equal(await survivor.countQueuedJobs(), 1, "only the claimed job is left");
+    // @ts-expect-error the dead store's pool is closed without releasing its claims
+    await dying.pool.end();
+    await survivor.close();
+  });
+
   test("a parked (batch) job outlives its lease and is listed for resuming", async () => {
     const store = new PostgresStore({ connectionString: url, poolSize: 2, leaseSeconds: 1 });
     await store.open();
@@ -186,6 +234,46 @@ describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
     await store.close();
   });
 
+  test("an upload racing a collection delete through another replica is not_found, never raw", async () => {
+    const uploader = new PostgresStore({ connectionString: url, poolSize: 4 });
+    const deleter = new PostgresStore({ connectionString: url, poolSize: 2 });
+    await Promise.all([uploader.open(), deleter.open()]);
+    const outcomes: string[] = [];
+    for (let round = 0; round < 4; round++) {
+      const name = `pg-vanishing-${round}`;
+      await deleter.createCollection(collection(name));
+      const uploads = Array.from({ length: 12 }, (_, i) =>
+        uploader
+          .enqueueIngest({
+            collection: name,
+            documentId: `d${i % 3}`,
+            title: null,
+            metadata: {},
+            source: {
+              filename: null,
+              mediaType: "text/plain",
+              bytes: 1,
+              sha256: `${i}`.padStart(64, "0"),
+            },
+            payload: new Uint8Array([i]),
+          })
+          .then(
+            () => "queued",
+            (error: { type?: string; message: string }) =>
+              `${error.type ?? "raw"}: ${error.message}`,
+          ),
+      );
+      const [deleted, ...results] = await Promise.all([deleter.deleteCollection(name), ...uploads]);
+      assert.equal(deleted, true);
+      outcomes.push(...results);
+    }
+    const unexpected = outcomes.filter(
+      (outcome) => outcome !== "queued" && !outcome.startsWith("not_found: "),
+    );
+    assert.deepEqual(unexpected, []);
+    await Promise.all([uploader.close(), deleter.close()]);
+  });
+
   test("collections of different dimensions live side by side", async () => {
     const store = new PostgresStore({ connectionString: url, poolSize: 2 });
     await store.open();
@@ -231,5 +319,111 @@ describe("PostgreSQL store: replicas, leases and pgvector specifics", () => {
       assert.ok((hit?.score ?? 0) > 0.99, name);
     }
     await store.close();
+  });
+});
+
+// PGlite runs one transaction at a time, so lock waits (and deadlocks) happen only on a real server
+describe("PostgreSQL store: replicas racing on one document", {
+  skip: realPostgresUrl ? false : NO_REAL_POSTGRES,
+}, () => {
+  test("uploads, claims, commits and failures through two replicas take locks in one order", async () => {
+    const database = await sharedDatabase();
+    const deadlocks = async () =>
+      (
+        await database.query<{ deadlocks: number }>(
+          "SELECT deadlocks::int FROM pg_stat_database WHERE datname = current_database()",
+        )
+      )[0]?.deadlocks ?? 0;
+    const before = await deadlocks();
+    const replicas = [0, 1].map(
+      () => new PostgresStore({ connectionString: database.url, poolSize: 4 }),
+    );
+    await Promise.all(replicas.map((replica) => replica.open()));
+    await replicas[0]?.createCollection(collection("pg-race", 4));
+    const errors: string[] = [];
+    for (let round = 0; round < 8; round++) {
+      await Promise.all(
+        Array.from({ length: 24 }, async (_, i) => {
+          const replica = replicas[i % 2] as PostgresStore;
+          const content = `round ${round} upload ${i}`;
+          try {
+            await replica.enqueueIngest({
+              collection: "pg-race",
+              documentId: `doc-${round % 2}`,
+              title: null,
+              metadata: {},
+              source: {
+                filename: null,
+                mediaType: "text/plain",
+                bytes: content.length,
+                sha256: createHash("sha256").update(content).digest("hex"),
+              },
+              payload: new TextEncoder().encode(content),
+            });
+            const job = await replica.claimNextJob();
+            if (!job) return;
+            if (i % 5 === 0) {
+              await replica.failIngest({
+                jobId: job.jobId,
+                collection: job.collection,
+                documentId: job.documentId,
+                error: { type: "unprocessable", message: "fails on purpose", param: null },
+                discardNewDocument: false,
+              });
+              return;
+            }
+            await replica.commitIngest({
+              jobId: job.jobId,
+              collection: job.collection,
+              documentId: job.documentId,
+              title: null,
+              pageCount: null,
+              tokenCount: 1,
+              embeddingTokens: 1,
+              chunks: [
+                {
+                  text: content,
+                  charStart: 0,
+                  charEnd: content.length,
+                  pageStart: null,
+                  pageEnd: null,
+                  tokenCount: 1,
+                  vector: Float32Array.from([1, 0, 0, 0]),
+                },
+              ],
+            });
+          } catch (error) {
+            errors.push((error as Error).message);
+          }
+        }),
+      );
+    }
+    // drain what the race left queued, then the document holds exactly one version
+    for (
+      let job = await replicas[0]?.claimNextJob();
+      job;
+      job = await replicas[0]?.claimNextJob()
+    ) {
+      await replicas[0]?.failIngest({
+        jobId: job.jobId,
+        collection: job.collection,
+        documentId: job.documentId,
+        error: { type: "unprocessable", message: "drained", param: null },
+        discardNewDocument: false,
+      });
+    }
+    // closing the pools ends their server processes, which flush their statistics
+    await Promise.all(replicas.map((replica) => replica.close()));
+    assert.deepEqual(errors, []);
+    assert.equal((await deadlocks()) - before, 0, "no deadlock was detected (and retried)");
+    const rows = await database.query<{ external_id: string; chunks: number }>(
+      `SELECT d.external_id, (SELECT count(*)::int FROM chunks ch WHERE ch.document_key = d.key) AS chunks
+         FROM documents d JOIN collections c ON c.id = d.collection_id
+         WHERE c.name = 'pg-race' ORDER BY d.external_id`,
+    );
+    assert.deepEqual(rows, [
+      { external_id: "doc-0", chunks: 1 },
+      { external_id: "doc-1", chunks: 1 },
+    ]);
   });
 });

@@ -1,7 +1,12 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { type OpenAIServer, startOpenAIServer } from "./support/openai-server/index.ts";
-import { type PgliteServer, startPgliteServer } from "./support/pglite-server.ts";
+import {
+  NO_REAL_POSTGRES,
+  realPostgresUrl,
+  startTestDatabase,
+  type TestDatabase,
+} from "./support/postgres-database.ts";
 import { delay, type ServerProcess, startServerProcess } from "./support/server-process.ts";
 import { makeTempDir } from "./support/temp-dir.ts";
 import { call } from "./support/test-server.ts";
@@ -29,15 +34,27 @@ async function documentIds(server: { url: string }, query: string, mode: string)
   return found.body.data.map((hit: { document_id: string }) => hit.document_id);
 }
 
-describe("two Gleaner processes over one PostgreSQL database", () => {
-  let database: PgliteServer;
+/** How many requests answered each status, e.g. { "202": 190, "200": 10 }. */
+function statusCounts(responses: { status: number }[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const { status } of responses) counts[status] = (counts[status] ?? 0) + 1;
+  return counts;
+}
+
+// replicas race through separate connections: only a real server (one session per connection)
+// shows what they do; PGlite serves every connection from one session
+describe("three Gleaner processes over one real PostgreSQL database", {
+  skip: realPostgresUrl ? false : NO_REAL_POSTGRES,
+}, () => {
+  let database: TestDatabase;
   let openai: OpenAIServer;
   let first: ServerProcess;
   let second: ServerProcess;
-  const dirs = [makeTempDir(), makeTempDir()];
+  let third: ServerProcess;
+  const dirs = [makeTempDir(), makeTempDir(), makeTempDir()];
 
   before(async () => {
-    [database, openai] = await Promise.all([startPgliteServer(), startOpenAIServer()]);
+    [database, openai] = await Promise.all([startTestDatabase(), startOpenAIServer()]);
     const env = (dataDir: string) => ({
       GLEANER_DATABASE_URL: database.url,
       GLEANER_DATABASE_POOL_SIZE: "4",
@@ -49,13 +66,15 @@ describe("two Gleaner processes over one PostgreSQL database", () => {
       GLEANER_OPENAI_MAX_RETRIES: "0",
     });
     // started together: migrations and the `default` collection are made once
-    const [a, b] = await Promise.all(dirs.map((dir) => startServerProcess(env(dir.path), 90_000)));
-    assert.ok(a && b);
-    [first, second] = [a, b];
+    const [a, b, c] = await Promise.all(
+      dirs.map((dir) => startServerProcess(env(dir.path), 90_000)),
+    );
+    assert.ok(a && b && c);
+    [first, second, third] = [a, b, c];
   });
 
   after(async () => {
-    for (const server of [first, second]) {
+    for (const server of [first, second, third]) {
       if (server && server.child.exitCode === null && server.child.signalCode === null) {
         await server.kill("SIGTERM");
       }
@@ -135,6 +154,68 @@ describe("two Gleaner processes over one PostgreSQL database", () => {
     const listed = listing.body.data.map((d: { id: string }) => d.id);
     assert.equal(new Set(listed).size, listed.length, "no duplicate documents");
     assert.equal(listing.body.data.filter((d: { id: string }) => d.id === "same").length, 1);
+  });
+
+  test("200 concurrent uploads of one id through two replicas: no 5xx, one version", async () => {
+    const uploads = Array.from({ length: 200 }, (_, i) =>
+      call(i % 2 === 0 ? first : second, "POST", "/v1/collections/default/documents?wait=false", {
+        id: "contended",
+        text: `Upload ${i} of the contended document: marker${i} fan blade containment.`,
+      }),
+    );
+    const responses = await Promise.all(uploads);
+    const failed = responses.filter((response) => ![200, 202].includes(response.status));
+    assert.deepEqual(
+      failed.map((response) => response.body),
+      [],
+      `statuses ${JSON.stringify(statusCounts(responses))}`,
+    );
+    const document = await settled(first, "/v1/collections/default/documents/contended", 60_000);
+    assert.equal(document.status, "ready", JSON.stringify(document));
+    assert.equal(document.chunk_count, 1);
+    const rows = await database.query<{ documents: number; chunks: number; jobs: number }>(
+      `SELECT (SELECT count(*)::int FROM documents WHERE external_id = 'contended') AS documents,
+              (SELECT count(*)::int FROM chunks ch JOIN documents d ON d.key = ch.document_key
+                 WHERE d.external_id = 'contended') AS chunks,
+              (SELECT count(*)::int FROM jobs WHERE document_id = 'contended') AS jobs`,
+    );
+    assert.deepEqual(rows[0], { documents: 1, chunks: 1, jobs: 0 });
+    const hits = await call(second, "POST", "/v1/collections/default/search", {
+      query: "contended fan blade containment",
+      mode: "keyword",
+      k: 10,
+    });
+    assert.equal(hits.status, 200);
+    assert.deepEqual(
+      hits.body.data.map((hit: { document_id: string }) => hit.document_id),
+      ["contended"],
+    );
+  });
+
+  test("the same id uploaded through three replicas at once, new and existing", async () => {
+    for (const round of [0, 1]) {
+      const responses = await Promise.all(
+        [first, second, third].flatMap((server, i) =>
+          ["tri-a", "tri-b"].map((id) =>
+            call(server, "POST", "/v1/collections/default/documents", {
+              id,
+              text: `Round ${round}, replica ${i}: ${id} describes thrust reverser deployment.`,
+            }),
+          ),
+        ),
+      );
+      for (const response of responses) {
+        assert.ok([200, 201].includes(response.status), JSON.stringify(response.body));
+      }
+      for (const id of ["tri-a", "tri-b"]) {
+        const document = await settled(third, `/v1/collections/default/documents/${id}`);
+        assert.equal(document.status, "ready", JSON.stringify(document));
+        assert.equal(document.chunk_count, 1);
+      }
+    }
+    const listing = await call(third, "GET", "/v1/collections/default/documents?limit=100");
+    const tri = listing.body.data.filter((d: { id: string }) => d.id.startsWith("tri-"));
+    assert.equal(tri.length, 2);
   });
 
   test("a replica killed mid-ingest leaves its job to the other once the lease expires", async () => {

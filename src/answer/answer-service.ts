@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import type { Config } from "../config.ts";
 import type { EmbedderRegistry } from "../embed/embedder-registry.ts";
+import type { EmbeddingConfig } from "../embed/embedding-model.ts";
 import { AppError } from "../errors.ts";
 import type { SearchHit, SearchService } from "../search/search-service.ts";
 import type { MetadataFilter, Store } from "../store/store.ts";
@@ -97,13 +98,27 @@ export class AnswerService {
       mode: "hybrid",
       filter: request.filter,
     });
-    const sources = retrieved.hits;
+    return this.prepareFromSources(request, retrieved.hits, {
+      embedding: collection.embedding,
+      embeddingTokens: retrieved.embeddingTokens,
+    });
+  }
+
+  /**
+   * Generation over sources the caller retrieved (e.g. from several collections): the same
+   * answer, citations and usage as `prepare`, whose retrieval cost is given as `retrieval`.
+   */
+  async prepareFromSources(
+    request: Omit<AnswerRequest, "collection" | "k" | "filter">,
+    sources: SearchHit[],
+    retrieval: { embedding: EmbeddingConfig; embeddingTokens: number },
+  ): Promise<PreparedAnswer> {
     const usageOf = (model: string | null, tokens = NO_MODEL_TOKENS): AnswerUsage =>
       answerUsage({
         model,
         tokens,
-        embedding: collection.embedding,
-        embeddingTokens: retrieved.embeddingTokens,
+        embedding: retrieval.embedding,
+        embeddingTokens: retrieval.embeddingTokens,
       });
     const finish = (draft: Draft, citations: DraftCitation[]): AnswerResult => {
       const verified = verifyCitations(draft.answer, citations, sources.map(citationSource));
@@ -133,7 +148,7 @@ export class AnswerService {
         async run(onDelta) {
           const draft = extractiveAnswer(
             request.question,
-            sources.map((source) => source.text),
+            sources.map(({ text, title }) => ({ text, title })),
           );
           const result = finish(
             {

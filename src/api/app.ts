@@ -5,7 +5,9 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import type { Logger } from "pino";
 import { AppError } from "../errors.ts";
+import { mcpRoutes } from "../mcp/http.ts";
 import { createMetrics } from "../metrics.ts";
+import { openaiCompatRoutes } from "../openai-compat/routes.ts";
 import type { Services } from "../services.ts";
 import { apiKeyAuth } from "./auth.ts";
 import { mountDocsPage } from "./docs-page.ts";
@@ -94,8 +96,10 @@ export function createApp(services: Services) {
     const { contentType, body } = await metrics.render();
     return c.body(body, 200, { "content-type": contentType });
   });
-  app.use("/v1/*", apiKeyAuth(keys));
-  app.use("/v1/*", rateLimit(config.rateLimit));
+  // the native API and the OpenAI-compatible one share keys, limits and readiness; /mcp shares
+  // the limiter, so a key's budget is the same whichever way it calls
+  const auth = apiKeyAuth(keys);
+  const limiter = rateLimit(config.rateLimit);
   const tooLarge = (): never => {
     throw new AppError(
       "payload_too_large",
@@ -103,25 +107,30 @@ export function createApp(services: Services) {
     );
   };
   const streamingBodyLimit = bodyLimit({ maxSize: config.maxUploadBytes, onError: tooLarge });
-  app.use("/v1/*", (c, next) => {
-    // bodyLimit reads c.req.raw.body, which makes the node adapter build a full web Request
-    // with a body stream (about 0.4 ms per request); a declared length needs only the header,
-    // and GET and HEAD requests have no body in the fetch API
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
-    const length = c.req.header("content-length");
-    if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
-      return Number.parseInt(length, 10) > config.maxUploadBytes ? tooLarge() : next();
-    }
-    return streamingBodyLimit(c, next);
-  });
-  app.use("/v1/*", async (_c, next) => {
-    if (!services.readiness.ready) {
-      throw new AppError("unavailable", "Gleaner is still loading its indexes; retry shortly.", {
-        retryAfterSeconds: 1,
-      });
-    }
-    await next();
-  });
+  for (const prefix of ["/v1/*", "/openai/v1/*"]) {
+    app.use(prefix, auth);
+    app.use(prefix, limiter);
+    app.use(prefix, (c, next) => {
+      // bodyLimit reads c.req.raw.body, which makes the node adapter build a full web Request
+      // with a body stream (about 0.4 ms per request); a declared length needs only the header,
+      // and GET and HEAD requests have no body in the fetch API
+      if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+      const length = c.req.header("content-length");
+      if (length !== undefined && c.req.header("transfer-encoding") === undefined) {
+        return Number.parseInt(length, 10) > config.maxUploadBytes ? tooLarge() : next();
+      }
+      return streamingBodyLimit(c, next);
+    });
+    app.use(prefix, async (_c, next) => {
+      if (!services.readiness.ready) {
+        throw new AppError("unavailable", "Gleaner is still loading its indexes; retry shortly.", {
+          retryAfterSeconds: 1,
+        });
+      }
+      await next();
+    });
+  }
+  app.route("/", mcpRoutes(services, { rateLimit: limiter }));
 
   const routes = app
     .route("/", collectionRoutes(services))
@@ -144,6 +153,8 @@ export function createApp(services: Services) {
     scheme: "bearer",
   });
   mountDocsPage(app);
+  // OpenAI's API shapes (the official openai SDK with baseURL .../openai/v1), outside AppType
+  app.route("/openai/v1", openaiCompatRoutes(services));
   // the page for people; outside the typed route chain, so AppType stays the API alone
   app.route("/", webRoutes());
   return routes;

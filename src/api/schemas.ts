@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { type MetadataFilter, parseMetadataFilter } from "../store/filter-expression.ts";
 
 export const ErrorSchema = z
   .object({
@@ -226,23 +227,29 @@ export const DocumentListSchema = z.object({
   next_after: z.string().nullable(),
 });
 
-const FilterScalarSchema = z.union([
-  z.string().max(1000).regex(STORABLE_TEXT, `Filter values ${UNSTORABLE_TEXT_MESSAGE}`),
-  z.number(),
-  z.boolean(),
-  z.null(),
-]);
-
+/**
+ * A metadata filter in either spelling (see src/store/filter-expression.ts): native
+ * `{"key": value | {"$in": [values]}}`, or OpenAI's ComparisonFilter / CompoundFilter tree.
+ */
 export const FilterSchema = z
-  .record(
-    MetadataKeySchema,
-    z.union([
-      FilterScalarSchema,
-      z.object({ $in: z.array(FilterScalarSchema).max(1000) }).strict(),
-    ]),
-  )
-  .refine((value) => Object.keys(value).length <= 32, { message: "At most 32 filter keys." })
-  .openapi("MetadataFilter");
+  .unknown()
+  .superRefine((value, context) => {
+    try {
+      parseMetadataFilter(value);
+    } catch (error) {
+      context.addIssue({
+        code: "custom",
+        message: error instanceof Error ? error.message.replace(/^filter(: |\.)/, "") : "invalid",
+      });
+    }
+  })
+  .transform((value) => value as MetadataFilter)
+  .openapi("MetadataFilter", {
+    type: "object",
+    description:
+      'Native: {"key": value | {"$in": [values]}} (keys ANDed). OpenAI: {"type": "eq"|"ne"|"gt"|"gte"|"lt"|"lte"|"in"|"nin", "key", "value"} or {"type": "and"|"or", "filters": [...]}, nested. An object is read as OpenAI\'s when its type is one of those names and it has key or filters.',
+    additionalProperties: true,
+  });
 
 export const MAX_QUERY_CHARS = 4000;
 

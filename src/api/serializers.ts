@@ -1,6 +1,9 @@
 import type { z } from "@hono/zod-openapi";
+import type { AnswerResult } from "../answer/answer-service.ts";
+import type { Citation } from "../answer/citations.ts";
 import type { SearchHit } from "../search/search-service.ts";
 import type { CollectionRecord, DocumentRecord } from "../store/store.ts";
+import type { AnswerResponseSchema, CitationSchema } from "./answer-schemas.ts";
 import type { CollectionSchema, DocumentSchema, SearchResultSchema } from "./schemas.ts";
 
 /** A collection as the API shows it. */
@@ -57,5 +60,41 @@ export function searchResultJson(hit: SearchHit): z.infer<typeof SearchResultSch
     page_end: hit.pageEnd,
     char_start: hit.charStart,
     char_end: hit.charEnd,
+  };
+}
+
+function citationJson(citation: Citation): z.infer<typeof CitationSchema> {
+  return {
+    n: citation.n,
+    chunk_id: String(citation.chunkId),
+    document_id: citation.documentId,
+    title: citation.title,
+    page_start: citation.pageStart,
+    page_end: citation.pageEnd,
+    quote: citation.quote,
+    char_start: citation.charStart,
+    char_end: citation.charEnd,
+  };
+}
+
+/** An answer as the API shows it. */
+export function answerJson(result: AnswerResult): z.infer<typeof AnswerResponseSchema> {
+  return {
+    id: result.id,
+    answer: result.answer,
+    citations: result.citations.map(citationJson),
+    sources: result.sources.map(searchResultJson),
+    mode: result.mode,
+    model: result.model,
+    usage: {
+      input_tokens: result.usage.inputTokens,
+      output_tokens: result.usage.outputTokens,
+      reasoning_tokens: result.usage.reasoningTokens,
+      embedding_tokens: result.usage.embeddingTokens,
+      cost_usd: result.usage.costUsd,
+    },
+    status: result.status,
+    incomplete_reason: result.incompleteReason,
+    insufficient_context: result.insufficientContext,
   };
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import type { AnswerResult } from "../answer/answer-service.ts";
 import type { ReasoningEffortOption, VerbosityOption } from "../answer/responses-answerer.ts";
-import { answerJson } from "../api/routes/answer.ts";
+import { answerJson } from "../api/serializers.ts";
 import { createLogger, createRuntime } from "../bootstrap.ts";
 import { DEFAULT_COLLECTION } from "../collection-settings.ts";
 import type { Config } from "../config.ts";

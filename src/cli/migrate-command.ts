@@ -120,6 +120,10 @@ export async function migrateToPostgres(options: {
       );
     }
     summary.cacheEntries = await importer.importCache(readCache(sqlite));
+    if (options.collection === undefined) {
+      const objects = await importer.importOpenAIObjects(readOpenAIObjects(sqlite));
+      if (objects > 0) options.onProgress?.(`OpenAI-compatible objects: ${objects}`);
+    }
     summary.seconds = (performance.now() - started) / 1000;
     return summary;
   } finally {
@@ -187,6 +191,39 @@ function* readDocuments(
             payload: new Uint8Array(job.payload),
           }
         : null,
+    };
+  }
+}
+
+/** Uploaded files, vector store settings and file batches (absent from older databases). */
+function* readOpenAIObjects(sqlite: Database.Database) {
+  const table = sqlite
+    .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'openai_objects'")
+    .get();
+  if (!table) return;
+  const rows = sqlite
+    .prepare<
+      [],
+      {
+        kind: string;
+        parent: string;
+        id: string;
+        created_at: number;
+        body: string;
+        content: Buffer | null;
+      }
+    >("SELECT kind, parent, id, created_at, body, content FROM openai_objects ORDER BY seq")
+    .all();
+  for (const row of rows) {
+    yield {
+      object: {
+        kind: row.kind,
+        parent: row.parent,
+        id: row.id,
+        createdAt: row.created_at,
+        body: JSON.parse(row.body) as Record<string, unknown>,
+      },
+      content: row.content ? new Uint8Array(row.content) : null,
     };
   }
 }

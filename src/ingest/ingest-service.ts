@@ -7,6 +7,7 @@ import type { EmbeddingConfig, EmbeddingModel } from "../embed/embedding-model.t
 import { OpenAIEmbeddingModel } from "../embed/openai-embedder.ts";
 import { AppError, type ErrorBody, toAppError } from "../errors.ts";
 import type {
+  ChunkingConfig,
   CollectionRecord,
   DocumentRecord,
   EmbeddingMode,
@@ -44,6 +45,8 @@ export interface Upload {
   bytes: Uint8Array;
   /** "batch" embeds through the provider's Batch API: cheaper, and done within 24 hours. */
   embeddingMode?: EmbeddingMode | undefined;
+  /** This document's own chunking; the collection's when absent. */
+  chunking?: ChunkingConfig | undefined;
 }
 
 /** ingest()'s answer for a job handed to the Batch API: it is finished when the batch ends. */
@@ -175,6 +178,7 @@ export class IngestService {
         source: { filename: upload.filename, mediaType, bytes: upload.bytes.byteLength, sha256 },
         payload: upload.bytes,
         embeddingMode: upload.embeddingMode,
+        ...(upload.chunking ? { chunking: upload.chunking } : {}),
       });
     }
     let outcomes: EnqueueOutcome[];
@@ -352,6 +356,8 @@ export class IngestService {
     if (appError.type === "internal") {
       this.options.logger.error({ err: error }, "ingest failed unexpectedly");
     }
+    // a discarded upload vanishes from the store before settle() says why it failed
+    this.completions.settlingHere(job.jobId);
     const document = await this.options.store
       .failIngest({
         jobId: job.jobId,
@@ -377,7 +383,7 @@ export class IngestService {
   /** Parses, chunks and embeds a job: what commitIngest needs. */
   private async prepare(job: IngestJob): Promise<IngestResult> {
     const collection = await this.collectionOf(job);
-    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
+    const { parsed, pieces } = await this.parseAndChunk(job, job.chunking ?? collection.chunking);
     const model = this.options.embedders.modelFor(collection.embedding);
     const embedded = await embedMany({
       model,
@@ -443,7 +449,7 @@ export class IngestService {
   ): Promise<DocumentRecord | null | typeof PARKED> {
     const { embedders } = this.options;
     let collection = await this.collectionOf(job);
-    const { parsed, pieces } = await this.parseAndChunk(job, collection.chunking);
+    const { parsed, pieces } = await this.parseAndChunk(job, job.chunking ?? collection.chunking);
     const texts = pieces.map((piece) => piece.text);
     for (let attempt = 1; ; attempt++) {
       const model = embedders.modelFor(collection.embedding);

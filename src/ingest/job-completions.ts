@@ -20,6 +20,8 @@ const REMEMBERED_OUTCOMES = 10_000;
 export class JobCompletions {
   private readonly pending = new Map<number, Pending>();
   private readonly finished = new Map<number, JobOutcome>();
+  /** Jobs this process is settling: the store's view of them is mid-change, not an outcome. */
+  private readonly settlingLocally = new Set<number>();
   private closed = false;
 
   constructor(
@@ -50,10 +52,16 @@ export class JobCompletions {
     return pending.promise;
   }
 
+  /** Says this process is about to settle the job, so the store watch must not answer for it. */
+  settlingHere(jobId: number): void {
+    if (this.pending.has(jobId)) this.settlingLocally.add(jobId);
+  }
+
   /** Records how a job ended and releases its waiters. */
   settle(jobId: number, outcome: JobOutcome): void {
     const pending = this.pending.get(jobId);
     this.pending.delete(jobId);
+    this.settlingLocally.delete(jobId);
     this.finished.set(jobId, outcome);
     if (this.finished.size > REMEMBERED_OUTCOMES) {
       const oldest = this.finished.keys().next().value;
@@ -72,6 +80,7 @@ export class JobCompletions {
       // not unref'd: someone is waiting for this job, which is reason enough to stay alive
       await new Promise((resolve) => setTimeout(resolve, this.pollMs));
       if (this.pending.get(jobId) !== pending) return;
+      if (this.settlingLocally.has(jobId)) continue;
       let document: DocumentRecord | null;
       try {
         document = await this.store.getDocument(pending.collection, pending.documentId);

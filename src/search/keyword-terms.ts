@@ -9,12 +9,19 @@ import { STOP_WORDS } from "../embed/text-analysis.ts";
  * document lengths must count what FTS5 counts.
  */
 
-const TOKEN = /[\p{L}\p{N}\p{Co}]+/gu;
+/** A token as FTS5's unicode61 tokenizer splits text (apply to `foldForKeywords` output). */
+export const KEYWORD_TOKEN = /[\p{L}\p{N}\p{Co}]+/gu;
+const TOKEN = KEYWORD_TOKEN;
 const COMBINING_MARKS = /\p{Mn}+/gu;
+
+/** Text folded as FTS5 folds it: lowercase, diacritics removed. */
+export function foldForKeywords(text: string): string {
+  return text.toLowerCase().normalize("NFD").replace(COMBINING_MARKS, "");
+}
 
 /** Every indexed token of `text`, in order, stemmed; stop words included. */
 export function keywordTokens(text: string): string[] {
-  const folded = text.toLowerCase().normalize("NFD").replace(COMBINING_MARKS, "");
+  const folded = foldForKeywords(text);
   const tokens: string[] = [];
   for (const match of folded.matchAll(TOKEN)) tokens.push(stem(match[0]));
   return tokens;
@@ -22,14 +29,15 @@ export function keywordTokens(text: string): string[] {
 
 /**
  * Query terms as keyword search uses them: the query's distinct words minus stop words (all of
- * them when only stop words are left), stemmed, with their counts.
+ * them when only stop words are left, unless `stopWordsAlone` is false: then none), stemmed,
+ * with their counts.
  */
-export function keywordQueryTerms(text: string): Map<string, number> {
-  const folded = text.toLowerCase().normalize("NFD").replace(COMBINING_MARKS, "");
+export function keywordQueryTerms(text: string, stopWordsAlone = true): Map<string, number> {
+  const folded = foldForKeywords(text);
   const words = folded.match(TOKEN) ?? [];
   const kept = words.filter((word) => !STOP_WORDS.has(word));
   const counts = new Map<string, number>();
-  for (const word of kept.length > 0 ? kept : words) {
+  for (const word of kept.length > 0 || !stopWordsAlone ? kept : words) {
     const term = stem(word);
     counts.set(term, (counts.get(term) ?? 0) + 1);
   }

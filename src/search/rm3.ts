@@ -30,6 +30,12 @@ export interface Rm3Options {
   bm25: Bm25Parameters;
   /** Add BM25TP term proximity for the original query terms (`proximityScore`). */
   proximity: boolean;
+  /**
+   * An expansion term must occur in at least this many feedback documents (1: any). A term
+   * that only one document uses is that document's, not the topic's (EVAL.md: 2 is ≥ 1 on all
+   * three collections). Used by `rm3QueryModel`; the re-scoring path ignores it.
+   */
+  minDocuments?: number;
 }
 
 /**
@@ -52,6 +58,7 @@ export const DEFAULT_RM3: Rm3Options = {
 export function relevanceModel(
   feedback: readonly { counts: TermCounts; score: number }[],
   terms: number,
+  admit: (term: string) => boolean = () => true,
 ): Map<string, number> {
   const total = feedback.reduce((sum, item) => sum + Math.max(0, item.score), 0);
   const model = new Map<string, number>();
@@ -63,7 +70,10 @@ export function relevanceModel(
       model.set(term, (model.get(term) ?? 0) + (weight * tf) / counts.length);
     }
   }
-  const kept = [...model].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1)).slice(0, terms);
+  const kept = [...model]
+    .filter(([term]) => admit(term))
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, terms);
   const mass = kept.reduce((sum, [, probability]) => sum + probability, 0);
   return new Map(kept.map(([term, probability]) => [term, mass > 0 ? probability / mass : 0]));
 }
@@ -84,6 +94,41 @@ export function interpolateQueryModels(
     mixed.set(term, (mixed.get(term) ?? 0) + expansionWeight * probability);
   }
   return mixed;
+}
+
+/**
+ * The RM3 query model λ·P(t|Q) + (1 − λ)·P(t|R) for `query`, P(t|R) from the top `documents`
+ * of the first pass; null when there is nothing to expand (no results, no candidate terms).
+ * The full-collection search for it is the store's `weightedKeywordSearch`.
+ */
+export async function rm3QueryModel(
+  store: Store,
+  query: string,
+  firstPass: readonly ScoredChunk[],
+  options: Pick<Rm3Options, "documents" | "terms" | "originalWeight" | "minDocuments">,
+): Promise<Map<string, number> | null> {
+  const top = firstPass.slice(0, options.documents);
+  if (top.length === 0) return null;
+  const chunks = await store.getChunks(top.map((result) => result.chunkId));
+  const countsOf = new Map(
+    chunks.map((chunk) => [
+      chunk.chunkId,
+      countTerms(keywordTokens(`${chunk.title ?? ""}\u0000${chunk.text}`)),
+    ]),
+  );
+  const feedback = top.flatMap((result) => {
+    const counts = countsOf.get(result.chunkId);
+    return counts ? [{ counts, score: result.score }] : [];
+  });
+  const minimum = options.minDocuments ?? 1;
+  const expansion = relevanceModel(feedback, options.terms, (term) => {
+    if (minimum <= 1) return true;
+    let documents = 0;
+    for (const item of feedback) if (item.counts.frequencies.has(term)) documents++;
+    return documents >= minimum;
+  });
+  if (expansion.size === 0) return null;
+  return interpolateQueryModels(keywordQueryTerms(query), expansion, options.originalWeight);
 }
 
 // Chunk texts never change under one id (ids are not reused), so their term counts are kept;

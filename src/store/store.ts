@@ -1,5 +1,6 @@
 import type { EmbeddingConfig } from "../embed/embedding-model.ts";
 import type { ErrorBody } from "../errors.ts";
+import type { MetadataFilter } from "./filter-expression.ts";
 
 export interface ChunkingConfig {
   maxTokens: number;
@@ -74,9 +75,12 @@ export interface ChunkRecord {
   tokenCount: number;
 }
 
-export type FilterScalar = string | number | boolean | null;
-/** `{"key": value}` or `{"key": {"$in": [values]}}` over document metadata. */
-export type MetadataFilter = Record<string, FilterScalar | { $in: FilterScalar[] }>;
+export type {
+  FilterExpression,
+  FilterScalar,
+  MetadataFilter,
+  NativeFilter,
+} from "./filter-expression.ts";
 
 export interface ScoredChunk {
   chunkId: number;
@@ -100,6 +104,8 @@ export interface IngestRequest {
   payload: Uint8Array;
   /** Stored with the job and returned on its IngestJob; absent means "sync". */
   embeddingMode?: EmbeddingMode | undefined;
+  /** This document's own chunking; absent means the collection's. */
+  chunking?: ChunkingConfig | undefined;
 }
 
 export interface IngestJob extends IngestRequest {
@@ -169,6 +175,14 @@ export interface VectorQuery {
   ef?: number | undefined;
 }
 
+/** A keyword query as weighted index terms (lowercase Porter stems), e.g. an RM3 query model. */
+export interface WeightedKeywordQuery {
+  collection: string;
+  terms: ReadonlyMap<string, number>;
+  k: number;
+  filter?: MetadataFilter | undefined;
+}
+
 /** Corpus statistics for weighting query terms (see `Store.termStatistics`). */
 export interface TermStatistics {
   /** How many chunks the statistics were taken over. */
@@ -180,6 +194,27 @@ export interface TermStatistics {
 export interface DocumentPage {
   documents: DocumentRecord[];
   hasMore: boolean;
+}
+
+/**
+ * An object of the OpenAI-compatible surface with no native counterpart (an uploaded file, a
+ * vector store's settings, a file batch), kept as JSON under (kind, parent, id).
+ */
+export interface OpenAIObject {
+  kind: string;
+  /** The owning object's id ("" for top-level objects). */
+  parent: string;
+  id: string;
+  /** Unix seconds, as OpenAI reports times. */
+  createdAt: number;
+  body: Record<string, unknown>;
+}
+
+/** Which OpenAI objects to list or delete: a kind, narrowed by parent and/or id. */
+export interface OpenAIObjectQuery {
+  kind: string;
+  parent?: string | undefined;
+  id?: string | undefined;
 }
 
 export interface EmbeddingCacheKey {
@@ -245,6 +280,28 @@ export interface Store {
   countQueuedJobs(): Promise<number>;
   deleteDocument(collection: string, id: string): Promise<boolean>;
 
+  /**
+   * Replaces a document's metadata (and that of its pending upload) without touching chunks or
+   * vectors; null when there is no such document.
+   */
+  updateDocumentMetadata(
+    collection: string,
+    id: string,
+    metadata: Metadata,
+  ): Promise<DocumentRecord | null>;
+
+  // --- Objects of the OpenAI-compatible surface (src/openai-compat). ---
+
+  /** Inserts or replaces an object; `content` (an uploaded file's bytes) is kept when omitted. */
+  putOpenAIObject(object: OpenAIObject, content?: Uint8Array): Promise<void>;
+  getOpenAIObject(kind: string, parent: string, id: string): Promise<OpenAIObject | null>;
+  /** The bytes stored with an object; null when it has none or does not exist. */
+  getOpenAIContent(kind: string, parent: string, id: string): Promise<Uint8Array | null>;
+  /** Matching objects, oldest first (creation order). */
+  listOpenAIObjects(query: OpenAIObjectQuery): Promise<OpenAIObject[]>;
+  /** Deletes matching objects; returns how many. */
+  deleteOpenAIObjects(query: OpenAIObjectQuery): Promise<number>;
+
   keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]>;
   vectorSearch(query: VectorQuery): Promise<ScoredChunk[]>;
   /**
@@ -259,8 +316,17 @@ export interface Store {
    * it from its candidates when absent.
    */
   averageKeywordLength?(collection: string): Promise<number>;
+  /**
+   * Optional: chunks ranked by BM25 with per-term weights over the whole collection (terms as
+   * `termStatistics` takes them; stop words are not indexed). Search runs RM3's expanded query
+   * through it; without it (or while it answers null: its index is still being built) RM3
+   * re-scores keyword-search candidates instead.
+   */
+  weightedKeywordSearch?(query: WeightedKeywordQuery): Promise<ScoredChunk[] | null>;
   /** Chunks by id, in the order asked; ids that no longer exist are left out. */
   getChunks(chunkIds: number[]): Promise<ChunkRecord[]>;
+  /** A document's current chunks in reading order (by ordinal); empty when it has none. */
+  listDocumentChunks(collection: string, id: string): Promise<ChunkRecord[]>;
 
   getCachedEmbeddings(
     key: EmbeddingCacheKey,

@@ -383,6 +383,30 @@ export function runApiSuite(backend: string, start: () => Promise<TestServer>): 
       assert.equal((await call(server, "GET", "/v1/collections/plain/documents/nul")).status, 404);
     });
 
+    test("hybrid still returns the nearest passages when the query's words match nothing", async () => {
+      await call(server, "POST", "/v1/collections", { name: "sparse" });
+      await call(server, "POST", "/v1/collections/sparse/documents", {
+        documents: [
+          { id: "pump", text: "A centrifugal pump must be primed before it starts." },
+          { id: "boiler", text: "The boiler trips when the feed water runs low." },
+        ],
+      });
+      const query = "what happens if the impeller spins without liquid";
+      const keyword = await call(server, "POST", "/v1/collections/sparse/search", {
+        query: "impeller spins without liquid",
+        mode: "keyword",
+      });
+      assert.equal(keyword.body.data.length, 0, "no indexed word in common");
+      const hybrid = await call(server, "POST", "/v1/collections/sparse/search", { query, k: 5 });
+      assert.equal(hybrid.status, 200);
+      assert.deepEqual(hybrid.body.data.map((r: { document_id: string }) => r.document_id).sort(), [
+        "boiler",
+        "pump",
+      ]);
+      const scores = hybrid.body.data.map((r: { score: number }) => r.score);
+      assert.ok(scores[0] >= scores[1], "best first");
+    });
+
     test("metadata keys with backslashes, quotes and dots filter like any other key", async () => {
       await call(server, "POST", "/v1/collections", { name: "odd-keys" });
       const keys = ["\\", '"', 'a"b', "a.b", "$", "[0]", "it's", "\\u0041", "tab\there", "😀"];

@@ -18,6 +18,12 @@ export interface PgliteServer {
  * protocol on 127.0.0.1 so `pg` — and Gleaner processes — connect as to any server. All clients
  * share one session: a transaction holds the database until it ends, and session settings are
  * shared, which is why the backend only ever uses transaction-local settings.
+ *
+ * So it is the quick path for SQL and pgvector behaviour, never proof of behaviour under
+ * concurrency: transactions never overlap here, so lock waits, deadlocks and unique-violation
+ * retries between replicas do not happen (a lock-order deadlock between uploads and job claims
+ * passed here and failed on a real server). Concurrency tests need GLEANER_TEST_DATABASE_URL
+ * (scripts/postgres-test-server.sh) and skip without it.
  */
 export async function startPgliteServer(
   options: { maxConnections?: number } = {},

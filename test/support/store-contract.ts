@@ -1,7 +1,13 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { after, before, describe, test } from "node:test";
-import type { ChunkInput, IngestResult, NewCollection, Store } from "../../src/store/store.ts";
+import type {
+  ChunkInput,
+  FilterExpression,
+  IngestResult,
+  NewCollection,
+  Store,
+} from "../../src/store/store.ts";
 
 export interface StoreHarness {
   store: Store;
@@ -130,6 +136,32 @@ export function runStoreContract(
       await assert.rejects(store.keywordSearch({ collection: "nope", text: "a", k: 1 }), {
         type: "not_found",
       });
+    });
+
+    test("listDocumentChunks: a document's chunks in reading order, none for others", async () => {
+      await store.createCollection(collection("c-read"));
+      const texts = ["first part", "second part", "third part"];
+      await putDocument(store, {
+        collection: "c-read",
+        id: "reader",
+        texts: texts.map((text, axis) => ({ text, axis })),
+      });
+      await putDocument(store, {
+        collection: "c-read",
+        id: "other",
+        texts: [{ text: "x", axis: 1 }],
+      });
+      const chunks = await store.listDocumentChunks("c-read", "reader");
+      assert.deepEqual(
+        chunks.map((c) => [c.text, c.charStart, c.ordinal, c.documentId]),
+        [
+          ["first part", 0, 0, "reader"],
+          ["second part", 11, 1, "reader"],
+          ["third part", 23, 2, "reader"],
+        ],
+      );
+      assert.deepEqual(await store.listDocumentChunks("c-read", "missing"), []);
+      await assert.rejects(store.listDocumentChunks("nope", "reader"), { type: "not_found" });
     });
 
     test("ingest lifecycle: queued → processing → ready, counted in the collection", async () => {
@@ -406,6 +438,226 @@ export function runStoreContract(
         filter: { group: { $in: [] } },
       });
       assert.equal(none.length, 0);
+    });
+
+    test("OpenAI filters: every operator, nested and/or, typed, inside both retrievers", async () => {
+      await store.createCollection(collection("c-filters"));
+      const metadataOf = (i: number): Record<string, unknown> => ({
+        region: ["north", "south", "east", "west"][i % 4],
+        year: 2020 + (i % 6),
+        score: i / 4,
+        draft: i % 3 === 0,
+        // the same key holds a number in some documents and a string in others
+        code: i % 2 === 0 ? i : String(i),
+        ...(i % 5 === 0 ? {} : { optional: "present" }),
+        'odd "key"': i % 7,
+      });
+      for (let i = 0; i < 24; i++) {
+        await putDocument(store, {
+          collection: "c-filters",
+          id: `f-${String(i).padStart(2, "0")}`,
+          texts: [{ text: `shared filter text item${i}`, axis: i % 8 }],
+          metadata: metadataOf(i),
+        });
+      }
+      const cases: { filter: FilterExpression; expected: number[] }[] = [];
+      const all = Array.from({ length: 24 }, (_, i) => i);
+      const where = (filter: FilterExpression, predicate: (i: number) => boolean) =>
+        cases.push({ filter, expected: all.filter(predicate) });
+      const year = (i: number) => 2020 + (i % 6);
+      where({ type: "eq", key: "region", value: "north" }, (i) => i % 4 === 0);
+      where({ type: "ne", key: "region", value: "north" }, (i) => i % 4 !== 0);
+      where({ type: "gt", key: "year", value: 2022 }, (i) => year(i) > 2022);
+      where({ type: "gte", key: "year", value: 2022 }, (i) => year(i) >= 2022);
+      where({ type: "lt", key: "score", value: 2.5 }, (i) => i / 4 < 2.5);
+      where({ type: "lte", key: "score", value: 2.5 }, (i) => i / 4 <= 2.5);
+      where({ type: "gt", key: "region", value: "north" }, (i) =>
+        ["south", "west"].includes(["north", "south", "east", "west"][i % 4] as string),
+      );
+      where({ type: "in", key: "year", value: [2020, 2025] }, (i) =>
+        [2020, 2025].includes(year(i)),
+      );
+      where(
+        { type: "nin", key: "year", value: [2020, 2025] },
+        (i) => ![2020, 2025].includes(year(i)),
+      );
+      where({ type: "eq", key: "draft", value: true }, (i) => i % 3 === 0);
+      where({ type: "ne", key: "draft", value: true }, (i) => i % 3 !== 0);
+      // typed: numbers compare only with numbers, strings only with strings
+      where({ type: "gt", key: "code", value: 10 }, (i) => i % 2 === 0 && i > 10);
+      where({ type: "eq", key: "code", value: "7" }, (i) => i === 7);
+      where({ type: "eq", key: "code", value: 7 }, () => false);
+      where({ type: "ne", key: "code", value: 4 }, (i) => i % 2 === 0 && i !== 4);
+      where({ type: "eq", key: "year", value: "2020" }, () => false);
+      where({ type: "in", key: "code", value: [3, "3", 4] }, (i) => i === 3 || i === 4);
+      // a missing key matches nothing, ne included
+      where({ type: "ne", key: "optional", value: "absent" }, (i) => i % 5 !== 0);
+      where({ type: "eq", key: 'odd "key"', value: 3 }, (i) => i % 7 === 3);
+      where(
+        {
+          type: "and",
+          filters: [
+            { type: "gte", key: "year", value: 2021 },
+            {
+              type: "or",
+              filters: [
+                { type: "eq", key: "region", value: "east" },
+                { type: "eq", key: "draft", value: true },
+              ],
+            },
+          ],
+        },
+        (i) => year(i) >= 2021 && (i % 4 === 2 || i % 3 === 0),
+      );
+      where({ type: "or", filters: [] }, () => false);
+      where({ type: "in", key: "region", value: [] }, () => false);
+      for (const { filter, expected } of cases) {
+        const label = JSON.stringify(filter);
+        const keyword = await store.keywordSearch({
+          collection: "c-filters",
+          text: "shared filter",
+          k: 100,
+          filter,
+        });
+        const vector = await store.vectorSearch({
+          collection: "c-filters",
+          vector: axisVector(3),
+          k: 100,
+          filter,
+        });
+        for (const [name, hits] of [
+          ["keyword", keyword],
+          ["vector", vector],
+        ] as const) {
+          const chunks = await store.getChunks(hits.map((hit) => hit.chunkId));
+          const found = chunks.map((c) => Number(c.documentId.slice(2))).sort((a, b) => a - b);
+          assert.deepEqual(found, expected, `${name} search with ${label}`);
+        }
+      }
+      // the native spelling and its OpenAI equivalent agree
+      const native = await store.keywordSearch({
+        collection: "c-filters",
+        text: "shared",
+        k: 100,
+        filter: { region: "south", year: { $in: [2021, 2023] } },
+      });
+      const openai = await store.keywordSearch({
+        collection: "c-filters",
+        text: "shared",
+        k: 100,
+        filter: {
+          type: "and",
+          filters: [
+            { type: "eq", key: "region", value: "south" },
+            { type: "in", key: "year", value: [2021, 2023] },
+          ],
+        },
+      });
+      assert.deepEqual(
+        native.map((hit) => hit.chunkId).sort(),
+        openai.map((hit) => hit.chunkId).sort(),
+      );
+      assert.ok(native.length > 0);
+    });
+
+    test("metadata updates keep chunks and vectors; a job carries its own chunking", async () => {
+      await store.createCollection(collection("c-meta"));
+      await putDocument(store, {
+        collection: "c-meta",
+        id: "m",
+        texts: [{ text: "metadata update words", axis: 2 }],
+        metadata: { stage: "draft" },
+      });
+      const before = await store.keywordSearch({ collection: "c-meta", text: "update", k: 5 });
+      const updated = await store.updateDocumentMetadata("c-meta", "m", { stage: "final", n: 3 });
+      assert.deepEqual(updated?.metadata, { stage: "final", n: 3 });
+      assert.equal(updated?.chunkCount, 1);
+      const after = await store.keywordSearch({
+        collection: "c-meta",
+        text: "update",
+        k: 5,
+        filter: { type: "eq", key: "stage", value: "final" },
+      });
+      assert.deepEqual(
+        after.map((hit) => hit.chunkId),
+        before.map((hit) => hit.chunkId),
+        "same chunks, now found by the new metadata",
+      );
+      assert.equal(await store.updateDocumentMetadata("c-meta", "missing", {}), null);
+
+      const queued = await store.enqueueIngest({
+        collection: "c-meta",
+        documentId: "chunked",
+        title: null,
+        metadata: { stage: "queued" },
+        source: { filename: null, mediaType: "text/plain", bytes: 4, sha256: sha("text") },
+        payload: new TextEncoder().encode("text"),
+        chunking: { maxTokens: 120, overlapTokens: 20 },
+      });
+      assert.ok(queued.jobId !== null);
+      // attributes changed while the upload waits are the ones its commit keeps
+      await store.updateDocumentMetadata("c-meta", "chunked", { stage: "changed" });
+      const job = await store.claimNextJob();
+      assert.deepEqual(job?.chunking, { maxTokens: 120, overlapTokens: 20 });
+      assert.deepEqual(job?.metadata, { stage: "changed" });
+      await store.failIngest({
+        jobId: job?.jobId as number,
+        collection: "c-meta",
+        documentId: "chunked",
+        error: { type: "unprocessable", message: "test", param: null },
+        discardNewDocument: true,
+      });
+    });
+
+    test("OpenAI objects: put, get, content, list in creation order, delete", async () => {
+      const file = {
+        kind: "file",
+        parent: "",
+        id: "file-1",
+        createdAt: 1_700_000_000,
+        body: { a: 1 },
+      };
+      await store.putOpenAIObject(file, new Uint8Array([1, 2, 3]));
+      await store.putOpenAIObject({ ...file, id: "file-2", body: { a: 2 } });
+      await store.putOpenAIObject({
+        kind: "vs_file",
+        parent: "vs_1",
+        id: "file-1",
+        createdAt: 5,
+        body: {},
+      });
+      await store.putOpenAIObject({
+        kind: "vs_file",
+        parent: "vs_2",
+        id: "file-1",
+        createdAt: 6,
+        body: {},
+      });
+      assert.deepEqual(await store.getOpenAIObject("file", "", "file-1"), file);
+      assert.deepEqual(
+        [...((await store.getOpenAIContent("file", "", "file-1")) ?? [])],
+        [1, 2, 3],
+      );
+      assert.equal(await store.getOpenAIContent("file", "", "file-2"), null);
+      // replacing the body keeps the content
+      await store.putOpenAIObject({ ...file, body: { a: 3 } });
+      assert.deepEqual((await store.getOpenAIObject("file", "", "file-1"))?.body, { a: 3 });
+      assert.deepEqual(
+        [...((await store.getOpenAIContent("file", "", "file-1")) ?? [])],
+        [1, 2, 3],
+      );
+      assert.deepEqual(
+        (await store.listOpenAIObjects({ kind: "file" })).map((o) => o.id),
+        ["file-1", "file-2"],
+      );
+      assert.deepEqual(
+        (await store.listOpenAIObjects({ kind: "vs_file", id: "file-1" })).map((o) => o.parent),
+        ["vs_1", "vs_2"],
+      );
+      assert.equal(await store.deleteOpenAIObjects({ kind: "vs_file", parent: "vs_1" }), 1);
+      assert.equal(await store.deleteOpenAIObjects({ kind: "file", id: "file-1" }), 1);
+      assert.equal(await store.getOpenAIObject("file", "", "file-1"), null);
+      assert.equal((await store.listOpenAIObjects({ kind: "vs_file" })).length, 1);
     });
 
     test("keyword search treats user text as words, never as query syntax", async () => {

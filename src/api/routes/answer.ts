@@ -1,17 +1,14 @@
-import { createRoute, OpenAPIHono, type z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { AnswerResult } from "../../answer/answer-service.ts";
-import type { Citation } from "../../answer/citations.ts";
 import { toAppError } from "../../errors.ts";
 import type { Services } from "../../services.ts";
 import {
   AnswerEventStreamSchema,
   AnswerRequestSchema,
   AnswerResponseSchema,
-  type CitationSchema,
 } from "../answer-schemas.ts";
 import { CollectionNameParam, errorResponses } from "../schemas.ts";
-import { searchResultJson } from "../serializers.ts";
+import { answerJson, searchResultJson } from "../serializers.ts";
 import { validationHook } from "../validation.ts";
 
 const answer = createRoute({
@@ -34,42 +31,6 @@ const answer = createRoute({
     ...errorResponses(400, 401, 404, 502),
   },
 });
-
-function citationJson(citation: Citation): z.infer<typeof CitationSchema> {
-  return {
-    n: citation.n,
-    chunk_id: String(citation.chunkId),
-    document_id: citation.documentId,
-    title: citation.title,
-    page_start: citation.pageStart,
-    page_end: citation.pageEnd,
-    quote: citation.quote,
-    char_start: citation.charStart,
-    char_end: citation.charEnd,
-  };
-}
-
-/** An answer as the API shows it. */
-export function answerJson(result: AnswerResult): z.infer<typeof AnswerResponseSchema> {
-  return {
-    id: result.id,
-    answer: result.answer,
-    citations: result.citations.map(citationJson),
-    sources: result.sources.map(searchResultJson),
-    mode: result.mode,
-    model: result.model,
-    usage: {
-      input_tokens: result.usage.inputTokens,
-      output_tokens: result.usage.outputTokens,
-      reasoning_tokens: result.usage.reasoningTokens,
-      embedding_tokens: result.usage.embeddingTokens,
-      cost_usd: result.usage.costUsd,
-    },
-    status: result.status,
-    incomplete_reason: result.incompleteReason,
-    insufficient_context: result.insufficientContext,
-  };
-}
 
 /** The answer route. */
 export function answerRoutes(services: Services) {

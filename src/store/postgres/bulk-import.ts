@@ -1,8 +1,9 @@
 import type pg from "pg";
 import type { ErrorBody } from "../../errors.ts";
-import type { EmbeddingCacheKey, Metadata, NewCollection } from "../store.ts";
+import type { EmbeddingCacheKey, Metadata, NewCollection, OpenAIObject } from "../store.ts";
 import { createPool, transaction } from "./database.ts";
 import { migrate } from "./migrations.ts";
+import { PostgresOpenAIObjects } from "./openai-objects.ts";
 import { createIndexSql, type HnswBuildParameters, vectorLiteral } from "./vector-sql.ts";
 
 /** One document as another backend holds it, with its chunks (vectors) or its pending upload. */
@@ -126,6 +127,19 @@ export class PostgresImporter {
       if (ddl) await client.query(ddl);
       return { imported: true, documents: documentCount, chunks: chunkCount };
     });
+  }
+
+  /** Copies objects of the OpenAI-compatible surface (with file bytes); returns how many. */
+  async importOpenAIObjects(
+    objects: Iterable<{ object: OpenAIObject; content: Uint8Array | null }>,
+  ): Promise<number> {
+    const target = new PostgresOpenAIObjects(this.pool);
+    let count = 0;
+    for (const { object, content } of objects) {
+      await target.put(object, content ?? undefined);
+      count += 1;
+    }
+    return count;
   }
 
   /** Adds cache entries (existing ones are kept); returns how many were given. */

@@ -8,6 +8,7 @@ export type Queryable = pg.Pool | pg.PoolClient;
 const SERIALIZATION_FAILURE = "40001";
 const DEADLOCK_DETECTED = "40P01";
 export const UNIQUE_VIOLATION = "23505";
+export const FOREIGN_KEY_VIOLATION = "23503";
 
 /** The SQLSTATE of a `pg` error, or null. */
 export function sqlState(error: unknown): string | null {

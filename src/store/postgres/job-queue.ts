@@ -31,8 +31,9 @@ async function insertJob(
   const { rows } = await client.query<{ id: number }>(
     `INSERT INTO jobs (collection_id, document_id, title, metadata, source_filename,
          source_media_type, source_bytes, source_sha256, payload, state, enqueued_at, enqueued_by,
-         embedding_mode)
-       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, 'queued', now(), $10, $11) RETURNING id`,
+         embedding_mode, chunking)
+       VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, $8, $9, 'queued', now(), $10, $11, $12::jsonb)
+       RETURNING id`,
     [
       collectionId,
       request.documentId,
@@ -45,6 +46,7 @@ async function insertJob(
       Buffer.from(request.payload.buffer, request.payload.byteOffset, request.payload.byteLength),
       replica,
       request.embeddingMode ?? "sync",
+      request.chunking ? JSON.stringify(request.chunking) : null,
     ],
   );
   return (rows[0] as { id: number }).id;
@@ -136,39 +138,61 @@ export interface LeaseSettings {
   leaseSeconds: number;
 }
 
+/** A job's document row, when it still waits on that job (a superseded job has none). */
+const PENDING_DOCUMENT = `d.collection_id = j.collection_id AND d.external_id = j.document_id
+  AND d.pending_job_id = j.id`;
+
 /**
  * Claims the oldest job that is queued (and either this replica's, unowned, or left waiting past
- * one lease period by its replica) or running under an expired lease. SKIP LOCKED lets replicas
- * claim side by side without waiting on each other's rows.
+ * one lease period by its replica) or running under an expired lease.
+ *
+ * Locks are always taken document first, then job (uploads, commits, failures and deletes do so):
+ * the claim locks the job and its document together with SKIP LOCKED, so it never waits — a job
+ * whose document is busy is left for the next claim — and never closes a deadlock cycle with an
+ * upload holding the document and waiting for the job.
  */
 export async function claimJob(
   pool: pg.Pool,
   lease: LeaseSettings,
 ): Promise<{ job: IngestJob; wasInterrupted: boolean } | null> {
+  await dropSupersededOrphans(pool);
   return transaction(pool, async (client) => {
-    const { rows } = await client.query<JobRow & { previous_state: string }>(
+    const { rows } = await client.query<JobRow & { previous_state: string; document_key: number }>(
       `WITH next AS (
-         SELECT id, state AS previous_state FROM jobs
-           WHERE (state = 'queued' AND (enqueued_by IS NULL OR enqueued_by = $1
-                    OR enqueued_at < now() - make_interval(secs => $2)))
-              OR (state = 'running' AND lease_expires_at < now() AND external_ref IS NULL)
-           ORDER BY id LIMIT 1
-           FOR UPDATE SKIP LOCKED)
+         SELECT j.id, j.state AS previous_state, d.key AS document_key
+           FROM jobs j JOIN documents d ON ${PENDING_DOCUMENT}
+           WHERE (j.state = 'queued' AND (j.enqueued_by IS NULL OR j.enqueued_by = $1
+                    OR j.enqueued_at < now() - make_interval(secs => $2)))
+              OR (j.state = 'running' AND j.lease_expires_at < now() AND j.external_ref IS NULL)
+           ORDER BY j.id LIMIT 1
+           FOR UPDATE OF j, d SKIP LOCKED)
        UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, claimed_by = $1,
            claimed_at = now(), lease_expires_at = now() + make_interval(secs => $2)
          FROM next, collections c
          WHERE j.id = next.id AND c.id = j.collection_id
-         RETURNING j.*, c.name AS collection_name, next.previous_state`,
+         RETURNING j.*, c.name AS collection_name, next.previous_state, next.document_key`,
       [lease.replica, lease.leaseSeconds],
     );
     const row = rows[0];
     if (!row) return null;
     await client.query(
-      "UPDATE documents SET status = 'processing', updated_at = now() WHERE pending_job_id = $1",
-      [row.id],
+      "UPDATE documents SET status = 'processing', updated_at = now() WHERE key = $1",
+      [row.document_key],
     );
     return { job: toIngestJob(row), wasInterrupted: row.previous_state === "running" };
   });
+}
+
+/**
+ * A job superseded while running, whose replica then died, waits on no document: nobody would
+ * commit it. It is deleted rather than run again (its result would be dropped at commit).
+ */
+async function dropSupersededOrphans(pool: pg.Pool): Promise<void> {
+  await pool.query(
+    `DELETE FROM jobs j WHERE j.state = 'running' AND j.lease_expires_at < now()
+       AND j.external_ref IS NULL
+       AND NOT EXISTS (SELECT 1 FROM documents d WHERE ${PENDING_DOCUMENT})`,
+  );
 }
 
 /** Extends the leases of every job this replica is running. */
@@ -214,13 +238,28 @@ export async function expiredJobs(
 /** Puts an expired job back in the queue (if it is still expired); true when it was. */
 export async function requeueJob(pool: pg.Pool, jobId: number): Promise<boolean> {
   return transaction(pool, async (client) => {
+    // document first, then job: the order every writer locks in
+    const { rows } = await client.query<{ key: number }>(
+      `SELECT d.key FROM documents d JOIN jobs j ON ${PENDING_DOCUMENT} WHERE j.id = $1
+         FOR UPDATE OF d`,
+      [jobId],
+    );
+    const document = rows[0];
+    if (!document) {
+      // superseded while it ran: nothing waits on it
+      await client.query(
+        "DELETE FROM jobs WHERE id = $1 AND state = 'running' AND lease_expires_at < now()",
+        [jobId],
+      );
+      return false;
+    }
     const updated = await client.query(
       `UPDATE jobs SET state = 'queued', claimed_by = NULL, enqueued_by = NULL
          WHERE id = $1 AND state = 'running' AND lease_expires_at < now()`,
       [jobId],
     );
     if (updated.rowCount === 0) return false;
-    await client.query("UPDATE documents SET status = 'queued' WHERE pending_job_id = $1", [jobId]);
+    await client.query("UPDATE documents SET status = 'queued' WHERE key = $1", [document.key]);
     return true;
   });
 }
@@ -232,8 +271,9 @@ export async function failJob(
   discardNewDocument: boolean,
 ): Promise<void> {
   await transaction(pool, async (client) => {
-    await client.query("DELETE FROM jobs WHERE id = $1", [input.jobId]);
+    // document first, then job: the order every writer locks in
     const document = await documentRow(client, input.collectionId, input.documentId, true);
+    await client.query("DELETE FROM jobs WHERE id = $1", [input.jobId]);
     if (!document || document.pending_job_id !== input.jobId) return;
     if (document.has_ready_version) {
       await client.query(

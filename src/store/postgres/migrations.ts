@@ -106,6 +106,22 @@ const MIGRATIONS: string[] = [
     CHECK (embedding_mode IN ('sync', 'batch'));
   ALTER TABLE jobs ADD COLUMN external_ref text;
   `,
+  // OpenAI-compatible surface: a job's own chunking (vector store files may set theirs), and the
+  // objects that have no native counterpart (uploaded files, vector store settings, file batches)
+  `
+  ALTER TABLE jobs ADD COLUMN chunking jsonb;
+  CREATE TABLE openai_objects (
+    seq bigserial PRIMARY KEY,
+    kind text NOT NULL,
+    parent text NOT NULL DEFAULT '',
+    id text NOT NULL,
+    created_at bigint NOT NULL,
+    body jsonb NOT NULL,
+    content bytea,
+    UNIQUE (kind, parent, id)
+  );
+  CREATE INDEX openai_objects_by_id ON openai_objects (kind, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -14,7 +14,10 @@ import type {
   IngestRequest,
   IngestResult,
   KeywordQuery,
+  Metadata,
   NewCollection,
+  OpenAIObject,
+  OpenAIObjectQuery,
   ParkedJob,
   ScoredChunk,
   Store,
@@ -22,7 +25,13 @@ import type {
 } from "../store.ts";
 import { blobToVector, vectorToBlob } from "../vector-codec.ts";
 import { keywordHits, replaceChunks, searchVectors } from "./chunk-queries.ts";
-import { createPool, sqlState, transaction, UNIQUE_VIOLATION } from "./database.ts";
+import {
+  createPool,
+  FOREIGN_KEY_VIOLATION,
+  sqlState,
+  transaction,
+  UNIQUE_VIOLATION,
+} from "./database.ts";
 import {
   claimJob,
   DOCUMENT_COLUMNS,
@@ -36,6 +45,7 @@ import {
   requeueJob,
 } from "./job-queue.ts";
 import { migrate } from "./migrations.ts";
+import { PostgresOpenAIObjects } from "./openai-objects.ts";
 import {
   type ChunkRow,
   type CollectionRow,
@@ -220,7 +230,13 @@ export class PostgresStore implements Store {
 
   async enqueueIngest(request: IngestRequest): Promise<EnqueueOutcome> {
     const collection = await this.requireCollection(request.collection);
-    return enqueueJob(this.pool, collection.id, request, this.lease.replica);
+    try {
+      return await enqueueJob(this.pool, collection.id, request, this.lease.replica);
+    } catch (error) {
+      // another replica deleted the collection after it was looked up
+      if (sqlState(error) === FOREIGN_KEY_VIOLATION) throw collectionNotFound(request.collection);
+      throw error;
+    }
   }
 
   async claimNextJob(): Promise<IngestJob | null> {
@@ -340,6 +356,52 @@ export class PostgresStore implements Store {
     });
   }
 
+  async updateDocumentMetadata(
+    collection: string,
+    id: string,
+    metadata: Metadata,
+  ): Promise<DocumentRecord | null> {
+    const collectionId = (await this.requireCollection(collection)).id;
+    const json = JSON.stringify(metadata);
+    const updated = await transaction(this.pool, async (client) => {
+      const result = await client.query(
+        `UPDATE documents SET metadata = $1::jsonb, updated_at = now()
+           WHERE collection_id = $2 AND external_id = $3`,
+        [json, collectionId, id],
+      );
+      await client.query(
+        "UPDATE jobs SET metadata = $1::jsonb WHERE collection_id = $2 AND document_id = $3",
+        [json, collectionId, id],
+      );
+      return (result.rowCount ?? 0) > 0;
+    });
+    return updated ? this.getDocument(collection, id) : null;
+  }
+
+  private get openaiObjects(): PostgresOpenAIObjects {
+    return new PostgresOpenAIObjects(this.pool);
+  }
+
+  async putOpenAIObject(object: OpenAIObject, content?: Uint8Array): Promise<void> {
+    await this.openaiObjects.put(object, content);
+  }
+
+  async getOpenAIObject(kind: string, parent: string, id: string): Promise<OpenAIObject | null> {
+    return this.openaiObjects.get(kind, parent, id);
+  }
+
+  async getOpenAIContent(kind: string, parent: string, id: string): Promise<Uint8Array | null> {
+    return this.openaiObjects.content(kind, parent, id);
+  }
+
+  async listOpenAIObjects(query: OpenAIObjectQuery): Promise<OpenAIObject[]> {
+    return this.openaiObjects.list(query);
+  }
+
+  async deleteOpenAIObjects(query: OpenAIObjectQuery): Promise<number> {
+    return this.openaiObjects.delete(query);
+  }
+
   async keywordSearch(query: KeywordQuery): Promise<ScoredChunk[]> {
     const collection = await this.requireCollection(query.collection);
     const terms = queryTerms(query.text);
@@ -408,6 +470,18 @@ export class PostgresStore implements Store {
     );
     const byId = new Map(rows.map((row) => [row.id, toChunkRecord(row)]));
     return chunkIds.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  async listDocumentChunks(collection: string, id: string): Promise<ChunkRecord[]> {
+    const collectionId = (await this.requireCollection(collection)).id;
+    const { rows } = await this.pool.query<ChunkRow>(
+      `SELECT ch.id, ch.ordinal, ch.text, ch.char_start, ch.char_end, ch.page_start, ch.page_end,
+           ch.token_count, d.external_id, d.title, d.metadata, c.name AS collection_name
+         FROM chunks ch JOIN documents d ON d.key = ch.document_key JOIN collections c ON c.id = ch.collection_id
+         WHERE d.collection_id = $1 AND d.external_id = $2 ORDER BY ch.ordinal`,
+      [collectionId, id],
+    );
+    return rows.map(toChunkRecord);
   }
 
   async getCachedEmbeddings(
@@ -495,11 +569,11 @@ export class PostgresStore implements Store {
       [name],
     );
     const row = rows[0];
-    if (!row) {
-      throw new AppError("not_found", `Collection "${name}" was not found.`, {
-        param: "collection",
-      });
-    }
+    if (!row) throw collectionNotFound(name);
     return row;
   }
+}
+
+function collectionNotFound(name: string): AppError {
+  return new AppError("not_found", `Collection "${name}" was not found.`, { param: "collection" });
 }

@@ -1,6 +1,7 @@
 import pg from "pg";
 import type { ErrorBody } from "../../errors.ts";
 import type {
+  ChunkingConfig,
   ChunkRecord,
   CollectionRecord,
   DocumentRecord,
@@ -89,6 +90,8 @@ export interface JobRow {
   attempts: number;
   enqueued_at: Date;
   embedding_mode: string;
+  /** Absent from rows read before the column existed. */
+  chunking?: ChunkingConfig | null;
 }
 
 export function toCollectionRecord(row: CollectionRow): CollectionRecord {
@@ -165,5 +168,6 @@ export function toIngestJob(row: JobRow): IngestJob {
     attempts: row.attempts,
     enqueuedAt: row.enqueued_at.toISOString(),
     ...(row.embedding_mode === "batch" ? { embeddingMode: "batch" as const } : {}),
+    ...(row.chunking ? { chunking: row.chunking } : {}),
   };
 }

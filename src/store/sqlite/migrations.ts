@@ -145,6 +145,22 @@ const MIGRATIONS: string[] = [
     WHERE id = NEW.collection_id;
   END;
   `,
+  // OpenAI-compatible surface: a job's own chunking (vector store files may set theirs), and the
+  // objects that have no native counterpart (uploaded files, vector store settings, file batches)
+  `
+  ALTER TABLE jobs ADD COLUMN chunking TEXT;
+  CREATE TABLE openai_objects (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    parent TEXT NOT NULL DEFAULT '',
+    id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    content BLOB,
+    UNIQUE (kind, parent, id)
+  );
+  CREATE INDEX openai_objects_by_id ON openai_objects (kind, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

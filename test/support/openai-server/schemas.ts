@@ -85,13 +85,11 @@ function unavailable(): SchemaRegistry {
   };
 }
 
-function compileRegistry(specPath: string): SchemaRegistry {
-  const spec: unknown = JSON.parse(readFileSync(specPath, "utf8"));
-  if (!isRecord(spec) || !isRecord(spec.components) || !isRecord(spec.components.schemas)) {
-    throw new Error(`${specPath} has no components.schemas`);
-  }
-  const components = unionsAsAnyOf(spec.components);
-  const schemas = isRecord(components) && isRecord(components.schemas) ? components.schemas : {};
+/**
+ * An ajv instance holding the spec's components under the $id "openai-openapi" (refs resolve as
+ * `openai-openapi#/components/schemas/<name>`), compiled lazily per schema.
+ */
+export function specAjv(specComponents: unknown): Ajv2020 {
   // strict: false lets ajv ignore OpenAPI's own keywords (discriminator, x-oai*, x-stainless-*);
   // every union in the spec also lists its members in oneOf/anyOf, so nothing is lost.
   // Compiling is the start-up cost (~1 s): skipping ajv's code optimiser, ref inlining and
@@ -106,7 +104,17 @@ function compileRegistry(specPath: string): SchemaRegistry {
   });
   addFormats.default(ajv);
   ajv.addFormat("unixtime", { type: "number", validate: (value) => Number.isFinite(value) });
-  ajv.addSchema({ $id: SPEC_ID, components });
+  ajv.addSchema({ $id: SPEC_ID, components: unionsAsAnyOf(specComponents) });
+  return ajv;
+}
+
+function compileRegistry(specPath: string): SchemaRegistry {
+  const spec: unknown = JSON.parse(readFileSync(specPath, "utf8"));
+  if (!isRecord(spec) || !isRecord(spec.components) || !isRecord(spec.components.schemas)) {
+    throw new Error(`${specPath} has no components.schemas`);
+  }
+  const schemas = spec.components.schemas;
+  const ajv = specAjv(spec.components);
 
   const validators = new Map<SchemaName, ValidateFunction>();
   const knownKeys = new Map<SchemaName, Set<string> | null>();
