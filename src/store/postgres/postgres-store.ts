@@ -99,6 +99,7 @@ interface CollectionKey {
  */
 export class PostgresStore implements Store {
   private pool!: pg.Pool;
+  private openaiObjects!: PostgresOpenAIObjects;
   private heartbeat: NodeJS.Timeout | null = null;
   private readonly lease: LeaseSettings;
   private readonly options: Required<Omit<PostgresStoreOptions, "hnsw" | "keywordStopWords">> & {
@@ -123,6 +124,7 @@ export class PostgresStore implements Store {
 
   async open(): Promise<void> {
     this.pool = createPool(this.options.connectionString, this.options.poolSize);
+    this.openaiObjects = new PostgresOpenAIObjects(this.pool);
     await migrate(this.pool);
     const beatMs = Math.max(200, (this.options.leaseSeconds * 1000) / 3);
     this.heartbeat = setInterval(() => {
@@ -376,10 +378,6 @@ export class PostgresStore implements Store {
       return (result.rowCount ?? 0) > 0;
     });
     return updated ? this.getDocument(collection, id) : null;
-  }
-
-  private get openaiObjects(): PostgresOpenAIObjects {
-    return new PostgresOpenAIObjects(this.pool);
   }
 
   async putOpenAIObject(object: OpenAIObject, content?: Uint8Array): Promise<void> {
