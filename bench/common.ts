@@ -2,6 +2,8 @@ import { mkdirSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 
+export { seededRandom } from "../test/support/seeded-random.ts";
+
 /** Where generated vectors, ground truth and bench stores live (git-ignored). */
 export const CACHE_DIR = fileURLToPath(new URL("./.cache/", import.meta.url));
 /** Shared read-only material next to the repository. */
@@ -22,18 +24,6 @@ export function machineInfo(): { node: string; cpu: string; cores: number; memor
     cpu: list[0]?.model.trim() ?? "unknown",
     cores: list.length,
     memoryGb: Math.round(totalmem() / 2 ** 30),
-  };
-}
-
-/** A small seeded PRNG (mulberry32); the same seed gives the same stream on every machine. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

@@ -7,8 +7,8 @@ import {
   type NearDuplicateRecord,
   nearDuplicateRecords,
   recallSeed,
-  seededRandom,
 } from "./support/near-duplicates.ts";
+import { seededRandom } from "./support/seeded-random.ts";
 import { makeTempDir } from "./support/temp-dir.ts";
 import { call, startTestServer, type TestServer } from "./support/test-server.ts";
 

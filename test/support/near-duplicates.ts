@@ -1,3 +1,5 @@
+import { seededRandom } from "./seeded-random.ts";
+
 /**
  * A corpus of near-duplicate records, the shape that leaves points of an HNSW graph unreachable:
  * one template, each record with its own number and marker token. Deterministic per seed.
@@ -10,18 +12,6 @@ export interface NearDuplicateRecord {
 }
 
 const LETTERS = "abcdefghijklmnopqrstuvwxyz";
-
-/** Mulberry32: a small seeded generator, so a failing run can be replayed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** `count` records "Record i carries the marker zq…xv and some filler prose…". */
 export function nearDuplicateRecords(
